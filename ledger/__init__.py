@@ -1,0 +1,1 @@
+"""xinfang-ledger core: domain model, store, integrity, rules host, projections, CLI."""

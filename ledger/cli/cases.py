@@ -1,0 +1,146 @@
+"""Cases and commands: apply a batch, show a case, export the log, print the schemas."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+
+from ledger.cli import Context, handles_errors
+from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progress, table
+from ledger.domain.case import CHINA
+from ledger.errors import InvalidInput, LedgerError
+from ledger.inputs import decode_command
+from schemas.commands import AnyCommand, Command
+from schemas.common import ROLE_NAMES, Actor
+from schemas.events import AnyEvent
+
+
+def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--actor/--unit/--role: who the operator is; recorded in every event written."""
+    func = click.option("--role", default="admin", type=click.Choice(sorted(ROLE_NAMES)), help="操作人角色")(func)
+    func = click.option("--unit", "actor_unit", envvar="XINFANG_UNIT", default="county", help="操作人所在单位编码")(func)
+    return click.option("--actor", "actor_id", envvar="XINFANG_ACTOR", default="operator", help="操作人编码")(func)
+
+
+def make_actor(actor_id: str, actor_unit: str, role: str) -> Actor:
+    try:
+        return msgspec.convert({"id": actor_id, "unit": actor_unit, "role": role}, Actor)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"操作人信息无效：{exc}", code="invalid_actor") from exc
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+@click.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--batch", default=None, help="导入批次名；默认取文件内容摘要")
+@actor_options
+@click.pass_obj
+@handles_errors
+def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor_unit: str, role: str) -> None:
+    """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。"""
+    actor = make_actor(actor_id, actor_unit, role)
+    batch = batch or "import-" + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+    good: list[tuple[int, Command]] = []
+    problems: list[tuple[int, str, str]] = []
+    for number, line in _lines(file):
+        try:
+            good.append((number, decode_command(line)))
+        except InvalidInput as exc:
+            problems.append((number, exc.code, exc.message))
+    applied = repeated = 0
+    outcomes = ctx.ledger.execute_many((c for _, c in good), actor, batch=batch)
+    for (number, _), outcome in zip(good, progress(outcomes, len(good), "导入中"), strict=True):
+        if isinstance(outcome, LedgerError):
+            problems.append((number, outcome.code, outcome.message))
+        elif outcome.repeated:
+            repeated += 1
+        else:
+            applied += 1
+    problems.sort()
+    if ctx.as_json:
+        print_json({"batch": batch, "applied": applied, "repeated": repeated,
+                    "refused": [{"line": n, "error": c, "message": m} for n, c, m in problems]})
+    else:
+        console.print(f"导入批次 {batch}：写入 {applied} 条，重复（未重复写入）{repeated} 条，拒绝 {len(problems)} 条。")
+        if problems:
+            table("被拒绝的行", ["行号", "代码", "原因"], problems)
+    if problems:
+        sys.exit(EXIT_REFUSED)
+
+
+@click.group("case")
+def case_group() -> None:
+    """查看案件。"""
+
+
+@case_group.command("show")
+@click.argument("number")
+@click.pass_obj
+@handles_errors
+def show_case(ctx: Context, number: str) -> None:
+    """案件时间线：每个事件的发生时间、记录时间、操作人和叶子序号。"""
+    view = ctx.ledger.case_view(number)
+    timeline = ctx.ledger.timeline(number)
+    if ctx.as_json:
+        print_json({"case": view, "timeline": timeline})
+        return
+    console.print(f"[bold]案件 {view.number}[/]　状态：{view.stage}　版本：{view.version}　"
+                  f"责任单位：{view.current_unit or '—'}　包案领导：{view.leader or '—'}")
+    console.print(f"渠道：{view.channel}　类别：{view.subject}　属地：{view.home_township}　"
+                  f"标记：{'、'.join(view.flags) or '—'}")
+    rows = []
+    for entry in timeline:
+        delay = entry.recorded_at - entry.occurred_at
+        rows.append((entry.seq, entry.version, entry.name,
+                     f"{entry.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
+                     f"{entry.recorded_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
+                     f"{delay.days}天" if delay.days >= 1 else "",
+                     f"{entry.actor.id}（{ROLE_NAMES[entry.actor.role]}，{entry.actor.unit}）",
+                     entry.batch or ""))
+    table("时间线", ["序号", "版本", "事件", "发生时间", "记录时间", "补录间隔", "操作人", "导入批次"], rows)
+    clock_rows = [(c.label, c.basis, c.started_on, f"{c.due}{'（暂定）' if c.provisional else ''}",
+                   c.stopped_on or "进行中", f"超期 {c.days_late} 天" if c.overdue else "按期")
+                  for c in view.clocks]
+    if clock_rows:
+        table("期限", ["事项", "依据", "起算", "到期", "完成", "情况"], clock_rows)
+
+
+@click.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="输出文件；默认标准输出")
+@click.pass_obj
+@handles_errors
+def export(ctx: Context, out: Path | None) -> None:
+    """按序号导出全部事件（JSONL），每行是存储的事件加上序号 seq。"""
+    recorder = ctx.ledger.recorder
+    total = recorder.tree_size()
+    sink = out.open("wb") if out else sys.stdout.buffer
+    try:
+        for seq, _, state in progress(recorder.iter_states(), total, "导出中"):
+            sink.write(b'{"seq":%d,' % seq + state[1:] + b"\n")
+    finally:
+        if out:
+            sink.close()
+    if out:
+        errors.print(f"已导出 {total} 条事件到 {out}")
+
+
+@click.command("schema")
+@click.argument("which", type=click.Choice(["events", "commands"]))
+def schema(which: str) -> None:
+    """打印事件或命令的 JSON Schema，供其他系统使用。"""
+    print_json(msgspec.json.schema(AnyEvent if which == "events" else AnyCommand))
+
+
+COMMANDS = (apply_file, case_group, export, schema)

@@ -1,0 +1,84 @@
+"""Petitioner identities in the vault: store, read (recorded), erase (crypto-shredding)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+import msgspec
+
+from ledger.cli import Context, handles_errors
+from ledger.cli.cases import actor_options, make_actor
+from ledger.cli.output import console, print_json
+from ledger.errors import InvalidInput, NotFound
+from ledger.inputs import explain
+from ledger.vault import Vault
+from schemas.commands import COMMANDS_BY_NAME
+from schemas.identity import PetitionerIdentity
+
+
+@click.group("petitioner")
+def petitioner() -> None:
+    """信访人身份信息（加密存放，可销毁）。"""
+
+
+@petitioner.command("put")
+@click.argument("ref")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+@handles_errors
+def put(ctx: Context, ref: str, file: Path) -> None:
+    """从 JSON 文件登记或更新信访人身份（name、id_number、phone、address）。"""
+    try:
+        identity = msgspec.json.decode(file.read_bytes(), type=PetitionerIdentity)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidInput(f"身份信息无效：{explain(exc)}", code="invalid_identity") from exc
+    with Vault.open(ctx.ledger.url) as vault:
+        vault.put(ref, identity)
+    console.print(f"已加密保存信访人 {ref} 的身份信息。")
+
+
+@petitioner.command("show")
+@click.argument("ref")
+@click.pass_obj
+@handles_errors
+def show(ctx: Context, ref: str) -> None:
+    """读取信访人身份（已销毁的显示为“已销毁”）。"""
+    with Vault.open(ctx.ledger.url) as vault:
+        status = vault.status(ref)
+        if status == "unknown":
+            raise NotFound(f"信访人 {ref} 不存在", code="unknown_petitioner")
+        identity = vault.get(ref) if status == "present" else None
+    if ctx.as_json:
+        print_json({"ref": ref, "status": status, "identity": identity})
+    elif identity is None:
+        console.print(f"信访人 {ref}：身份信息已销毁。")
+    else:
+        console.print(f"信访人 {ref}：{identity.name}　证件号：{identity.id_number}　电话：{identity.phone}　地址：{identity.address}")
+
+
+@petitioner.command("erase")
+@click.argument("ref")
+@click.option("--reason", default="信访人依法要求删除个人信息", show_default=True, help="销毁理由（记入账本）")
+@actor_options
+@click.pass_obj
+@handles_errors
+def erase(ctx: Context, ref: str, reason: str, actor_id: str, actor_unit: str, role: str) -> None:
+    """销毁信访人身份密钥：账本照常重放和验证，身份显示为“已销毁”。"""
+    actor = make_actor(actor_id, actor_unit, role)
+    with Vault.open(ctx.ledger.url) as vault:
+        if vault.status(ref) == "unknown":
+            raise NotFound(f"信访人 {ref} 不存在", code="unknown_petitioner")
+        command = COMMANDS_BY_NAME["EraseIdentity"](
+            command_id=f"erase-{ref}", occurred_at=datetime.now().astimezone(), ref=ref, reason=reason
+        )
+        result = ctx.ledger.execute(command, actor)
+        vault.erase(ref)
+    if ctx.as_json:
+        print_json({"ref": ref, "status": "erased", "version": result.version})
+    else:
+        console.print(f"信访人 {ref} 的身份密钥已销毁。")
+
+
+COMMANDS = (petitioner,)

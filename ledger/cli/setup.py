@@ -1,0 +1,63 @@
+"""Setting up: create the ledger and its key, build the demo county, summarise what is there."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from ledger.cli import Context, handles_errors
+from ledger.cli.output import console, print_json, progress, table
+from ledger.integrity.keys import create_key, key_path
+from ledger.log import iter_log
+from schemas.events import EVENTS_BY_NAME, chinese_name
+
+
+@click.command("init")
+@click.pass_obj
+@handles_errors
+def init(ctx: Context) -> None:
+    """建立账本数据表和签名密钥（密钥文件权限 0600，不入数据库）。"""
+    ledger = ctx.ledger
+    path = key_path(ledger.url)
+    made = create_key(path)
+    if ctx.as_json:
+        print_json({"database": ledger.url.split("@")[-1], "key_file": str(path), "key_created": made})
+    else:
+        console.print(f"账本已就绪。签名密钥：{path}（{'新建' if made else '已存在，未改动'}）")
+
+
+@click.command("demo")
+@click.option("--cases", "count", default=2000, show_default=True, help="信访事项数量")
+@click.option("--seed", default=1, show_default=True, help="随机种子：同一种子得到同样的账本")
+@click.pass_obj
+@handles_errors
+def demo(ctx: Context, count: int, seed: int) -> None:
+    """生成演示县 2021 年全年的账本（经由真实命令路径，模拟时钟）。"""
+    from ledger.demo import build_demo
+
+    summary = build_demo(ctx.db, cases=count, seed=seed, progress=lambda items, total: progress(items, total, "生成演示数据"))
+    create_key(key_path(ctx.ledger.url))
+    if ctx.as_json:
+        print_json(summary)
+    else:
+        console.print(f"演示账本已生成：{summary['events']} 条事件，{summary['cases']} 件信访事项。")
+
+
+@click.command("summary")
+@click.pass_obj
+@handles_errors
+def summary(ctx: Context) -> None:
+    """账本概况：事件总数和各类事件数量。"""
+    recorder = ctx.ledger.recorder
+    total = recorder.tree_size()
+    counts = Counter(topic for _, topic, _ in progress(iter_log(recorder), total, "统计中"))
+    if ctx.as_json:
+        print_json({"events": total, "by_type": dict(sorted(counts.items()))})
+        return
+    console.print(f"账本共有 {total} 条事件。")
+    rows = [(chinese_name(EVENTS_BY_NAME[t]), t, n) for t, n in counts.most_common()]
+    table("事件类型", ["事件", "类型", "数量"], rows)
+
+
+COMMANDS = (init, demo, summary)

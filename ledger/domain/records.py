@@ -1,0 +1,94 @@
+"""The facts around cases — units, officials, letters, accountability decisions, receptions,
+backlog batches, disputes, incidents, erasures — as small aggregates.
+
+Each is created by one event and may receive a few follow-ups, each at most once
+(a letter is answered once, a dispute resolved once, a backlog case resolved once).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from schemas import events as ev
+from schemas.events import Envelope, Event
+
+KIND_NAMES: dict[str, str] = {
+    "unit": "单位",
+    "official": "干部",
+    "letter": "函件",
+    "accountability": "问责决定",
+    "reception": "接访登记",
+    "batch": "积案批次",
+    "dispute": "矛盾纠纷",
+    "incident": "事件",
+    "petitioner": "信访人",
+}
+
+CREATORS: frozenset[type[Event]] = frozenset(
+    {
+        ev.UnitRegistered,
+        ev.OfficialRegistered,
+        ev.RecommendationIssued,
+        ev.AccountabilityDecided,
+        ev.LeaderReceptionHeld,
+        ev.BacklogBatchListed,
+        ev.DisputeFound,
+        ev.IncidentRecorded,
+        ev.PetitionerIdentityErased,
+    }
+)
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """A non-case aggregate: its creating event and the follow-ups it has seen."""
+
+    id: UUID
+    version: int
+    kind: str
+    key: str
+    created: Event
+    seen: frozenset[str] = frozenset()
+
+
+def key_of(event: Event) -> str:
+    assert event.key_field is not None
+    return str(getattr(event, event.key_field))
+
+
+def _mark(event: Event) -> str:
+    """What a follow-up settles: resolving a backlog case settles that case only."""
+    if isinstance(event, ev.BacklogCaseResolved):
+        return f"{type(event).__name__}:{event.case}"
+    return type(event).__name__
+
+
+def refusal(record: Record | None, event: Event) -> str | None:
+    """Why ``event`` may not happen to ``record``; None when it may."""
+    kind = KIND_NAMES[event.aggregate]
+    if type(event) in CREATORS:
+        return f"{kind} {key_of(event)} 已存在，不能重复登记" if record is not None else None
+    if record is None:
+        return f"{kind} {key_of(event)} 不存在"
+    if _mark(event) in record.seen:
+        return f"{kind} {record.key} 已{ev.chinese_name(type(event))}，不能重复登记"
+    if isinstance(event, ev.BacklogCaseResolved):
+        listed = record.created
+        assert isinstance(listed, ev.BacklogBatchListed)
+        if event.case not in listed.cases:
+            return f"案件 {event.case} 不在积案批次 {record.key} 中"
+    return None
+
+
+def evolve(record: Record | None, envelope: Envelope) -> Record:
+    e = envelope.event
+    if record is None:
+        return Record(
+            id=envelope.originator_id,
+            version=envelope.originator_version,
+            kind=e.aggregate,
+            key=key_of(e),
+            created=e,
+        )
+    return msgspec.structs.replace(record, version=envelope.originator_version, seen=record.seen | {_mark(e)})

@@ -1,0 +1,1 @@
+"""msgspec Structs only: the wire and storage contract (events, commands, views, reports)."""

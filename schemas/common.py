@@ -1,0 +1,71 @@
+"""Value types shared by events, commands and views.
+
+Enumerations carry their Chinese terms as values: they are what clerks read and
+what neighbouring systems already send, and they are stable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Role = Literal["clerk", "handler", "leader", "inspector", "appraiser", "admin", "system"]
+"""登记员 / 承办人 / 领导 / 纪检监察 / 考核 / 管理员 / 系统."""
+
+ROLE_NAMES: dict[str, str] = {
+    "clerk": "信访登记员",
+    "handler": "承办人",
+    "leader": "领导",
+    "inspector": "纪检监察人员",
+    "appraiser": "考核人员",
+    "admin": "管理员",
+    "system": "系统",
+}
+
+UnitKind = Literal["县", "乡镇", "村社区", "部门"]
+TownshipClass = Literal["一类", "二类"]
+Channel = Literal["网上", "来信", "来电", "传真", "来访"]
+Flag = Literal["集体", "越级", "非正常", "涉法涉诉", "检举", "紧急"]
+Level = Literal["县", "市", "省", "京"]
+"""Destination level of a visit: county, city, province, Beijing."""
+
+ReferralAuthority = Literal["政法", "纪检监察"]
+RefusalReason = Literal[
+    "不属于信访事项",
+    "已经或者依法应当通过诉讼仲裁复议解决",
+    "已经受理或者正在办理",
+    "超出本机关职权范围",
+    "信访人不服复核意见",
+    "其他依法不予受理情形",
+]
+DecisionOutcome = Literal["支持", "解释说明", "不支持"]
+ServiceMethod = Literal["直接送达", "邮寄送达", "电子送达", "留置送达", "公告送达"]
+ServiceReceipt = Literal["签收", "拒收"]
+RatedParty = Literal["信访部门", "责任单位"]
+Rating = Literal["满意", "基本满意", "不满意"]
+SettlementKind = Literal["调解", "和解"]
+RecommendationKind = Literal["风险提醒函", "改进工作建议函", "问责建议函", "督办单"]
+Measure = Literal["责令改正", "通报批评", "约谈", "诫勉", "组织处理", "党纪政务处分"]
+IncidentKind = Literal["越级", "集体", "非正常", "极端"]
+JurisdictionRuling = Literal["异议成立", "异议不成立"]
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
+"""Machine code for units, officials, batches and references: ASCII, no spaces."""
+
+CaseNumber = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_\-]+$")
+]
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Days = Annotated[int, msgspec.Meta(ge=1, le=365)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+Persons = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+
+
+class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """操作人：who did it, for which unit, in which role. Set by the server, never the client."""
+
+    id: Code
+    unit: Code
+    role: Role

@@ -1,0 +1,485 @@
+"""Events: what happened, in the past tense, one msgspec Struct each.
+
+These Structs are the storage and wire contract. Each docstring starts with the
+Chinese name (before the full-width colon) and cites the legal basis where there is
+one (C22 = 《信访工作条例》). Stored bytes are never rewritten: a change of shape
+goes through versioned upcasting, a mistake through :class:`EventCorrected`.
+
+Every event belongs to one aggregate kind (``aggregate``). Events that create or
+address a non-case aggregate carry its key (``key_field``); case events after the
+registration are addressed by the case number the command names.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, ClassVar, Union
+from uuid import UUID
+
+import msgspec
+
+from schemas.common import (
+    Actor,
+    CaseNumber,
+    Channel,
+    Code,
+    Count,
+    DecisionOutcome,
+    Flag,
+    IncidentKind,
+    JurisdictionRuling,
+    Level,
+    Measure,
+    Name,
+    Persons,
+    RatedParty,
+    Rating,
+    RecommendationKind,
+    ReferralAuthority,
+    RefusalReason,
+    ServiceMethod,
+    ServiceReceipt,
+    SettlementKind,
+    Text,
+    TownshipClass,
+    UnitKind,
+)
+
+
+class Event(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag_field="type",
+    tag=True,
+):
+    """Base of every event; the tag is the class name."""
+
+    aggregate: ClassVar[str] = "case"
+    key_field: ClassVar[str | None] = None
+
+
+# ── Case: registration and routing ───────────────────────────────────────────
+
+
+class PetitionRegistered(Event, kw_only=True):
+    """登记：信访部门登记信访事项（C22 第17、22条）。"""
+
+    key_field: ClassVar[str | None] = "number"
+    number: CaseNumber
+    channel: Channel
+    petitioners: list[Code] = []
+    persons: Persons = 1
+    subject: Name
+    summary: Text = ""
+    home_township: Code
+    flags: list[Flag] = []
+    repeat_of: CaseNumber | None = None
+    accused: list[Code] = []
+    """Units and officials a 检举 names: they must never read the case."""
+
+
+class CaseForwarded(Event, kw_only=True):
+    """转送：转送有权处理机关（C22 第22条）。"""
+
+    to_unit: Code
+    note: Text = ""
+
+
+class CaseAssigned(Event, kw_only=True):
+    """交办：交办有权处理机关并限期报告结果（C22 第22条第3款）。"""
+
+    to_unit: Code
+    report_due: date
+    note: Text = ""
+
+
+class PetitionerRedirected(Event, kw_only=True):
+    """告知：告知信访人向有权机关提出（C22 第22条）。"""
+
+    reason: Text
+
+
+class RoutedToStatutoryChannel(Event, kw_only=True):
+    """导入法定途径：诉讼、仲裁、行政复议等法定途径（C22 第31条）。"""
+
+    route: Name
+    note: Text = ""
+
+
+class CaseReferred(Event, kw_only=True):
+    """转交：转政法机关或纪检监察机关（C22 第28、30条）。"""
+
+    authority: ReferralAuthority
+    to_unit: Code
+    note: Text = ""
+
+
+# ── Case: acceptance ─────────────────────────────────────────────────────────
+
+
+class CaseAccepted(Event, kw_only=True):
+    """受理：有权处理机关受理并书面告知（C22 第23条，收到之日起15日内）。"""
+
+    note: Text = ""
+
+
+class AcceptanceRefused(Event, kw_only=True):
+    """不予受理：书面告知不予受理及理由（C22 第23条）。"""
+
+    reason: RefusalReason
+    note: Text = ""
+
+
+class JurisdictionObjected(Event, kw_only=True):
+    """管辖异议：认为不属本机关职权（C22 第23条，5个工作日内）。"""
+
+    reason: Text
+
+
+class JurisdictionObjectionResolved(Event, kw_only=True):
+    """管辖异议处理：异议成立则改由他单位办理。"""
+
+    ruling: JurisdictionRuling
+    to_unit: Code | None = None
+    note: Text = ""
+
+
+# ── Case: handling ───────────────────────────────────────────────────────────
+
+
+class InvestigationRecorded(Event, kw_only=True):
+    """调查核实：记录调查情况（C22 第32条）。"""
+
+    note: Text
+
+
+class HearingStarted(Event, kw_only=True):
+    """听证开始：听证期间不计入复核期限（C22 第36条）。"""
+
+    note: Text = ""
+
+
+class HearingEnded(Event, kw_only=True):
+    """听证结束。"""
+
+    note: Text = ""
+
+
+class SettlementReached(Event, kw_only=True):
+    """调解和解：达成调解或和解协议（C22 第33条）。"""
+
+    kind: SettlementKind
+    note: Text = ""
+
+
+class DeadlineExtended(Event, kw_only=True):
+    """延期：经负责人批准延长不超过30日并告知信访人（C22 第34条）。"""
+
+    days: Annotated[int, msgspec.Meta(ge=1, le=30)]
+    approved_by: Code
+    petitioner_notified: bool
+    note: Text = ""
+
+
+class DecisionIssued(Event, kw_only=True):
+    """出具处理意见：支持、解释说明或不支持（C22 第34条，受理之日起60日内）。"""
+
+    outcome: DecisionOutcome
+    note: Text = ""
+
+
+class DecisionServed(Event, kw_only=True):
+    """送达：送达处理意见书。"""
+
+    method: ServiceMethod = "直接送达"
+    receipt: ServiceReceipt = "签收"
+
+
+class SatisfactionRated(Event, kw_only=True):
+    """满意度评价：信访人分别评价信访部门和责任单位。"""
+
+    party: RatedParty
+    rating: Rating
+
+
+class RatingExpired(Event, kw_only=True):
+    """超期未评价：评价期限届满而信访人未评价。"""
+
+    party: RatedParty
+
+
+# ── Case: review, re-review, finality ────────────────────────────────────────
+
+
+class ReviewRequested(Event, kw_only=True):
+    """申请复查：收到处理意见之日起30日内（C22 第35条）。"""
+
+    note: Text = ""
+
+
+class ReviewDecided(Event, kw_only=True):
+    """复查意见：收到复查请求之日起30日内（C22 第35条）。"""
+
+    outcome: DecisionOutcome
+    note: Text = ""
+
+
+class ReReviewRequested(Event, kw_only=True):
+    """申请复核：收到复查意见之日起30日内（C22 第36条）。"""
+
+    note: Text = ""
+
+
+class ReReviewDecided(Event, kw_only=True):
+    """复核意见：收到复核请求之日起30日内，听证时间不计入（C22 第36条）。"""
+
+    outcome: DecisionOutcome
+    note: Text = ""
+
+
+class FurtherPetitionsBarred(Event, kw_only=True):
+    """不再受理：同一事实和理由不再受理（C22 第36条）。"""
+
+    note: Text = ""
+
+
+# ── Case: conclusion and after ───────────────────────────────────────────────
+
+
+class CaseConcluded(Event, kw_only=True):
+    """办结。"""
+
+    note: Text = ""
+
+
+class ConclusionCertified(Event, kw_only=True):
+    """审核认定办结。"""
+
+    note: Text = ""
+
+
+class FollowUpVisited(Event, kw_only=True):
+    """回访核实：是否联系上、满意度是否核实、是否实地核查、是否责令整改。"""
+
+    reached: bool
+    satisfaction_verified: bool | None = None
+    onsite_check: bool = False
+    rectification_ordered: bool = False
+    note: Text = ""
+
+
+class CaseArchived(Event, kw_only=True):
+    """归档。"""
+
+    note: Text = ""
+
+
+class SupervisionOrdered(Event, kw_only=True):
+    """督办：上级信访部门督办并限期答复（C22 第40条）。"""
+
+    order: Code
+    to_unit: Code
+    reply_due: date
+    note: Text = ""
+
+
+class SupervisionAnswered(Event, kw_only=True):
+    """督办答复：被督办单位书面答复。"""
+
+    order: Code
+    note: Text = ""
+
+
+class LeaderAssigned(Event, kw_only=True):
+    """领导包案：领导干部包案化解。"""
+
+    leader: Code
+    note: Text = ""
+
+
+class EventCorrected(Event, kw_only=True):
+    """更正：指明被更正的事件（按版本号），原事件保留不变。"""
+
+    corrects_version: Annotated[int, msgspec.Meta(ge=1)]
+    reason: Text
+    corrected_occurred_at: datetime | None = None
+    note: Text = ""
+
+
+# ── Other aggregates ─────────────────────────────────────────────────────────
+
+
+class UnitRegistered(Event, kw_only=True):
+    """单位登记：县、乡镇、村（社区）、部门，及乡镇类别（一类/二类）。"""
+
+    aggregate: ClassVar[str] = "unit"
+    key_field: ClassVar[str | None] = "code"
+    code: Code
+    name: Name
+    kind: UnitKind
+    parent: Code | None = None
+    township_class: TownshipClass | None = None
+
+
+class OfficialRegistered(Event, kw_only=True):
+    """干部登记：姓名、所在单位、职务。"""
+
+    aggregate: ClassVar[str] = "official"
+    key_field: ClassVar[str | None] = "code"
+    code: Code
+    name: Name
+    unit: Code
+    title: Name
+
+
+class RecommendationIssued(Event, kw_only=True):
+    """三函一单：风险提醒函、改进工作建议函、问责建议函、督办单（C22 第40条）。"""
+
+    aggregate: ClassVar[str] = "letter"
+    key_field: ClassVar[str | None] = "letter"
+    letter: Code
+    kind: RecommendationKind
+    to_unit: Code
+    reply_due: date
+    cases: list[CaseNumber] = []
+    note: Text = ""
+
+
+class RecommendationAnswered(Event, kw_only=True):
+    """三函一单答复：收函单位书面答复。"""
+
+    aggregate: ClassVar[str] = "letter"
+    key_field: ClassVar[str | None] = "letter"
+    letter: Code
+    note: Text = ""
+
+
+class AccountabilityDecided(Event, kw_only=True):
+    """问责决定：对单位或干部的问责措施、依据和所涉事项（C22 第42-46条）。"""
+
+    aggregate: ClassVar[str] = "accountability"
+    key_field: ClassVar[str | None] = "decision"
+    decision: Code
+    measure: Measure
+    unit: Code | None = None
+    official: Code | None = None
+    grounds: Text
+    cases: list[CaseNumber] = []
+
+
+class LeaderReceptionHeld(Event, kw_only=True):
+    """领导接访：批次、人次、当场答复、转办。"""
+
+    aggregate: ClassVar[str] = "reception"
+    key_field: ClassVar[str | None] = "session"
+    session: Code
+    leader: Code
+    unit: Code
+    batches: Count
+    persons: Count
+    answered_on_spot: Count = 0
+    referred: Count = 0
+
+
+class BacklogBatchListed(Event, kw_only=True):
+    """积案交办：上级联席办按批次交办积案（如“中央交办第一批”）。"""
+
+    aggregate: ClassVar[str] = "batch"
+    key_field: ClassVar[str | None] = "batch"
+    batch: Code
+    name: Name
+    cases: list[CaseNumber]
+
+
+class BacklogCaseResolved(Event, kw_only=True):
+    """积案化解：批次中的一件积案化解。"""
+
+    aggregate: ClassVar[str] = "batch"
+    key_field: ClassVar[str | None] = "batch"
+    batch: Code
+    case: CaseNumber
+    note: Text = ""
+
+
+class DisputeFound(Event, kw_only=True):
+    """矛盾纠纷排查：排查发现一起矛盾纠纷。"""
+
+    aggregate: ClassVar[str] = "dispute"
+    key_field: ClassVar[str | None] = "dispute"
+    dispute: Code
+    township: Code
+    subject: Name
+    note: Text = ""
+
+
+class DisputeMediated(Event, kw_only=True):
+    """矛盾纠纷调处：开展调解。"""
+
+    aggregate: ClassVar[str] = "dispute"
+    key_field: ClassVar[str | None] = "dispute"
+    dispute: Code
+    note: Text = ""
+
+
+class DisputeResolved(Event, kw_only=True):
+    """矛盾纠纷化解。"""
+
+    aggregate: ClassVar[str] = "dispute"
+    key_field: ClassVar[str | None] = "dispute"
+    dispute: Code
+    note: Text = ""
+
+
+class IncidentRecorded(Event, kw_only=True):
+    """越级、集体、非正常访或极端事件：去向层级、人数、属地乡镇。"""
+
+    aggregate: ClassVar[str] = "incident"
+    key_field: ClassVar[str | None] = "incident"
+    incident: Code
+    kind: IncidentKind
+    level: Level
+    persons: Persons
+    township: Code
+    case: CaseNumber | None = None
+    note: Text = ""
+
+
+class PetitionerIdentityErased(Event, kw_only=True):
+    """身份信息销毁：销毁信访人身份密钥，账本仍可重放和验证（《个人信息保护法》第47条）。"""
+
+    aggregate: ClassVar[str] = "petitioner"
+    key_field: ClassVar[str | None] = "ref"
+    ref: Code
+    reason: Text
+
+
+EVENT_TYPES: tuple[type[Event], ...] = tuple(Event.__subclasses__())
+EVENTS_BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}
+
+AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007
+"""The tagged union of every event type (tag field ``type``)."""
+
+
+def chinese_name(cls: type) -> str:
+    """The Chinese name of an event or command type (its docstring up to '：')."""
+    return (cls.__doc__ or cls.__name__).split("：", 1)[0].strip()
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored event: the fact plus who stated it, when it happened and when it was recorded.
+
+    ``originator_id``/``originator_version`` make it an eventsourcing domain event;
+    ``recorded_at`` comes from the server clock, never from the client.
+    """
+
+    originator_id: UUID
+    originator_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    event: AnyEvent  # type: ignore[valid-type]
+    command_id: str | None = None
+    batch: str | None = None
+    """Import batch: migrated history, not a back-dated entry."""

@@ -1,0 +1,61 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL database for every ledger test.
+
+PostgreSQL tests run whenever the server answers; with ``XINFANG_REQUIRE_POSTGRES=1``
+(CI) an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get("XINFANG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_available() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    problem = _postgres_available()
+    if problem is not None:
+        if os.environ.get("XINFANG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL 不可达，而本次运行要求 PostgreSQL：{problem}")
+        pytest.skip(f"PostgreSQL 不可达，跳过 PostgreSQL 变体：{problem}")
+    return POSTGRES_ADMIN_URL
+
+
+def make_postgres_database(admin_url: str) -> str:
+    name = f"xinfang_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty ledger database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('ledger')}/ledger.sqlite3"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    url = make_postgres_database(admin)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin, url)
