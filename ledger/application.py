@@ -27,7 +27,7 @@ from ledger.domain.ids import aggregate_id
 from ledger.domain.records import Record
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound, Refused
 from ledger.rules import RuleSet
-from ledger.store.leaves import RecordedTimeRegression
+from ledger.store import LedgerReader, RecordedTimeRegression
 from schemas import events as ev
 from schemas.commands import Command
 from schemas.common import Actor
@@ -166,7 +166,8 @@ class Ledger(Application[UUID]):
         envelopes: list[Envelope] = list(self.events.get(case_id))  # type: ignore[arg-type]
         if not envelopes:
             raise NotFound(f"案件 {number} 不存在", code="unknown_case", case=number)
-        leaves = self.recorder.leaves_of(case_id)  # type: ignore[attr-defined]
+        reader: LedgerReader = self.recorder  # type: ignore[assignment]
+        leaves = {e.originator_version: reader.leaf_at(case_id, e.originator_version) for e in envelopes}
         return [
             TimelineEntry(
                 version=e.originator_version,
@@ -178,8 +179,8 @@ class Ledger(Application[UUID]):
                 event=e.event,
                 command_id=e.command_id,
                 batch=e.batch,
-                seq=leaves[e.originator_version][0] if e.originator_version in leaves else None,
-                leaf_hash=leaves[e.originator_version][1].hex() if e.originator_version in leaves else None,
+                seq=leaf.seq if (leaf := leaves[e.originator_version]) else None,
+                leaf_hash=leaf.leaf_hash.hex() if leaf else None,
             )
             for e in envelopes
         ]
@@ -329,11 +330,11 @@ class Ledger(Application[UUID]):
         day = business_day(command.occurred_at)
         self._check_time(command, state)
         self._check_references(event, work)
-        if isinstance(state, Case) or (kind == "case" and not isinstance(event, ev.PetitionRegistered)):
-            self._check_case(state, event, day, key, work)
-        elif kind == "case":
+        if isinstance(event, ev.PetitionRegistered):
             if state is not None:
                 raise Refused(f"案件编号 {key} 已存在，不能重复登记", code="illegal_transition")
+        elif kind == "case":
+            self._check_case(state, event, day, key, work)
         else:
             reason = records.refusal(state, event)  # type: ignore[arg-type]
             if reason:

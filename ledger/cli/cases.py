@@ -16,6 +16,7 @@ from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progres
 from ledger.domain.case import CHINA
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
+from ledger.log import iter_log
 from schemas.commands import AnyCommand, Command
 from schemas.common import ROLE_NAMES, Actor
 from schemas.events import AnyEvent
@@ -127,8 +128,8 @@ def export(ctx: Context, out: Path | None) -> None:
     total = recorder.tree_size()
     sink = out.open("wb") if out else sys.stdout.buffer
     try:
-        for seq, _, state in progress(recorder.iter_states(), total, "导出中"):
-            sink.write(b'{"seq":%d,' % seq + state[1:] + b"\n")
+        for row in progress(iter_log(recorder), total, "导出中"):
+            sink.write(b'{"seq":%d,' % row.seq + row.state[1:] + b"\n")
     finally:
         if out:
             sink.close()

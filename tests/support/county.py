@@ -57,7 +57,7 @@ FIELD_VALUES: dict[str, Any] = {
     "note": "",
 }
 PER_COMMAND: dict[str, dict[str, Any]] = {
-    "RegisterUnit": UNITS[2],
+    "RegisterUnit": {"code": "town-c", "name": "丙镇", "kind": "乡镇"},
     "RegisterOfficial": OFFICIALS[0],
     "RecordSettlement": {"kind": "调解"},
     "RecordInvestigation": {"note": "走访核实"},
@@ -78,7 +78,7 @@ PER_COMMAND: dict[str, dict[str, Any]] = {
 }
 
 
-def command(name: str, at: datetime = START, **fields: Any) -> Command:
+def command(name: str, at: datetime = START, /, **fields: Any) -> Command:
     """A valid command ``name`` with sample values for its required fields."""
     cls = COMMANDS_BY_NAME[name]
     values: dict[str, Any] = {"command_id": f"cmd-{next(_ids)}", "occurred_at": at}

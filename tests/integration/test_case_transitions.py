@@ -1,0 +1,172 @@
+"""Every forbidden move of the case state machine is refused, with a reason, and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.domain.case import TRANSITIONS
+from ledger.errors import Refused
+from schemas.commands import COMMAND_FOR_EVENT
+from support.county import ADMIN, CASE_COMMANDS, CLERK, HANDLER, STAGE_PATHS, START, case_path, command, county_setup
+
+LATER = START + timedelta(days=20)
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """One ledger holding one case in every stage (SQLite: built once, refusals write nothing)."""
+    app = Ledger(f"sqlite:///{tmp_path_factory.mktemp('staged')}/l.sqlite3", clock=lambda: START + timedelta(days=400))
+    for cmd in county_setup():
+        app.execute(cmd, ADMIN)
+    for index, stage in enumerate(STAGE_PATHS):
+        for cmd in case_path(f"S-{index}", stage):
+            app.execute(cmd, HANDLER)
+    yield app
+    app.close()
+
+
+def forbidden(stage: str) -> list[str]:
+    return sorted(
+        COMMAND_FOR_EVENT[event].__name__
+        for event, (allowed, _) in TRANSITIONS.items()
+        if stage not in allowed and COMMAND_FOR_EVENT[event].__name__ in CASE_COMMANDS
+    )
+
+
+def test_the_transition_table_covers_every_case_command() -> None:
+    assert {COMMAND_FOR_EVENT[e].__name__ for e in TRANSITIONS} == set(CASE_COMMANDS)
+
+
+@pytest.mark.parametrize("stage", list(STAGE_PATHS))
+def test_every_forbidden_move_from_a_stage_is_refused_and_writes_nothing(staged: Ledger, stage: str) -> None:
+    number = f"S-{list(STAGE_PATHS).index(stage)}"
+    assert staged.case(number).stage == stage
+    before = staged.recorder.tree_size()  # type: ignore[attr-defined]
+    moves = forbidden(stage)
+    assert moves, f"no forbidden move from {stage}"
+    for name in moves:
+        with pytest.raises(Refused) as refused:
+            staged.execute(command(name, LATER, case=number), HANDLER)
+        assert refused.value.code == "illegal_transition", name
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.value.message)
+    assert staged.recorder.tree_size() == before  # type: ignore[attr-defined]
+    assert staged.case(number).stage == stage
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    app = Ledger(database_url, clock=lambda: START + timedelta(days=400))
+    for cmd in county_setup():
+        app.execute(cmd, ADMIN)
+    yield app
+    app.close()
+
+
+def reach(ledger: Ledger, number: str, stage: str) -> None:
+    for cmd in case_path(number, stage):
+        ledger.execute(cmd, HANDLER)
+
+
+def refused_without_writing(ledger: Ledger, cmd: object, fragment: str) -> None:
+    before = ledger.recorder.tree_size()  # type: ignore[attr-defined]
+    with pytest.raises(Refused, match=fragment):
+        ledger.execute(cmd, HANDLER)  # type: ignore[arg-type]
+    assert ledger.recorder.tree_size() == before  # type: ignore[attr-defined]
+
+
+def test_a_decision_before_acceptance_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "待受理")
+    refused_without_writing(ledger, command("IssueDecision", LATER, case="C1"), "尚未受理")
+
+
+def test_a_re_review_before_a_review_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已送达")
+    refused_without_writing(ledger, command("RequestReReview", LATER, case="C1"), "尚未复查")
+
+
+def test_a_second_rating_of_the_same_party_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已送达")
+    ledger.execute(command("RateSatisfaction", LATER, case="C1", party="责任单位", rating="满意"), CLERK)
+    refused_without_writing(
+        ledger, command("RateSatisfaction", LATER, case="C1", party="责任单位", rating="不满意"), "不能再次评价"
+    )
+    refused_without_writing(ledger, command("ExpireRating", LATER, case="C1", party="责任单位"), "不能再次评价")
+    ledger.execute(command("RateSatisfaction", LATER, case="C1", party="信访部门", rating="基本满意"), CLERK)
+
+
+def test_a_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已送达")  # served on day 4
+    served = START + timedelta(days=4)
+    refused_without_writing(ledger, command("RequestReview", served + timedelta(days=40), case="C1"), "30日内")
+    ledger.execute(command("RequestReview", served + timedelta(days=30), case="C1"), CLERK)
+
+
+def test_a_re_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已复查")  # review decided on day 6
+    decided = START + timedelta(days=6)
+    refused_without_writing(ledger, command("RequestReReview", decided + timedelta(days=40), case="C1"), "30日内")
+
+
+def test_an_objection_after_five_working_days_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "待受理")  # forwarded Tuesday 2021-03-02
+    refused_without_writing(ledger, command("ObjectToJurisdiction", START + timedelta(days=9), case="C1"), "5个工作日")
+    ledger.execute(command("ObjectToJurisdiction", START + timedelta(days=8), case="C1"), HANDLER)
+
+
+def test_a_deadline_is_extended_once_and_only_with_the_petitioner_told(ledger: Ledger) -> None:
+    reach(ledger, "C1", "办理中")
+    refused_without_writing(ledger, command("ExtendDeadline", LATER, case="C1", petitioner_notified=False), "告知信访人")
+    ledger.execute(command("ExtendDeadline", LATER, case="C1", days=30), HANDLER)
+    refused_without_writing(ledger, command("ExtendDeadline", LATER, case="C1"), "只能延长一次")
+    decide = next(c for c in ledger.case_view("C1").clocks if c.step == "decide")
+    assert (decide.due - decide.started_on).days == 90
+
+
+def test_nothing_but_closing_the_file_is_allowed_after_further_petitions_are_barred(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已复核")
+    ledger.execute(command("BarFurtherPetitions", LATER, case="C1"), HANDLER)
+    refused_without_writing(ledger, command("RequestReview", LATER, case="C1"), "不再受理")
+    refused_without_writing(ledger, command("AssignLeader", LATER, case="C1"), "不再受理")
+    ledger.execute(command("ConcludeCase", LATER, case="C1"), HANDLER)
+    ledger.execute(command("ArchiveCase", LATER, case="C1"), HANDLER)
+
+
+def test_a_repeat_of_a_barred_matter_is_registered_but_not_accepted(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已复核")
+    ledger.execute(command("BarFurtherPetitions", LATER, case="C1"), HANDLER)
+    ledger.execute(command("RegisterPetition", LATER, number="C2", repeat_of="C1"), CLERK)
+    ledger.execute(command("ForwardCase", LATER, case="C2"), CLERK)
+    refused_without_writing(ledger, command("AcceptCase", LATER, case="C2"), "不再受理")
+
+
+def test_bar_before_re_review_is_refused(ledger: Ledger) -> None:
+    reach(ledger, "C1", "已办结")
+    refused_without_writing(ledger, command("BarFurtherPetitions", LATER, case="C1"), "尚未复核")
+
+
+def test_a_hearing_pauses_the_re_review_clock(ledger: Ledger) -> None:
+    reach(ledger, "C1", "复核中")  # requested on day 7
+    ledger.execute(command("StartHearing", START + timedelta(days=10), case="C1"), HANDLER)
+    refused_without_writing(ledger, command("DecideReReview", START + timedelta(days=11), case="C1"), "听证尚未结束")
+    ledger.execute(command("EndHearing", START + timedelta(days=15), case="C1"), HANDLER)
+    clock = next(c for c in ledger.case_view("C1").clocks if c.step == "rereview_decide")
+    assert (clock.due - clock.started_on).days == 35
+
+
+def test_a_supervision_order_is_answered_once(ledger: Ledger) -> None:
+    reach(ledger, "C1", "办理中")
+    ledger.execute(command("OrderSupervision", LATER, case="C1", order="DB-9"), CLERK)
+    refused_without_writing(ledger, command("OrderSupervision", LATER, case="C1", order="DB-9"), "已使用")
+    refused_without_writing(ledger, command("AnswerSupervision", LATER, case="C1", order="DB-0"), "没有编号")
+    ledger.execute(command("AnswerSupervision", LATER, case="C1", order="DB-9"), HANDLER)
+    refused_without_writing(ledger, command("AnswerSupervision", LATER, case="C1", order="DB-9"), "已答复")
+
+
+def test_a_correction_must_name_an_existing_event(ledger: Ledger) -> None:
+    reach(ledger, "C1", "待受理")
+    refused_without_writing(ledger, command("CorrectEvent", LATER, case="C1", corrects_version=9), "不存在")
+    ledger.execute(command("CorrectEvent", LATER, case="C1", corrects_version=2), CLERK)
