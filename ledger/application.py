@@ -145,7 +145,7 @@ class Ledger(Application[UUID]):
             stage=case.stage,
             channel=case.channel,
             subject=case.subject,
-            flags=list(case.flags),
+            flags=self.rules.flags(case),
             persons=case.persons,
             home_township=case.home_township,
             registered_by=case.registered_by,
@@ -156,7 +156,7 @@ class Ledger(Application[UUID]):
             barred=case.barred,
             ratings=dict(case.ratings),
             clocks=clocks,
-            overdue=[c.step for c in clocks if c.overdue],
+            overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
             rules_fingerprint=self.rules.fingerprint,
         )
 
@@ -339,6 +339,8 @@ class Ledger(Application[UUID]):
             reason = records.refusal(state, event)  # type: ignore[arg-type]
             if reason:
                 raise Refused(reason, code="illegal_transition")
+        if reasons := self.rules.check(event, state if isinstance(state, Case) else None, day):
+            raise Refused("；".join(reasons), code="plugin_rule")
         envelope = Envelope(
             originator_id=aggregate_id(kind, key),
             originator_version=(state.version if state is not None else 0) + 1,

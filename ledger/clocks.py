@@ -34,7 +34,7 @@ def case_clocks(case: Case, limits: Iterable[TimeLimit], calendar: WorkingCalend
     """Every running or stopped clock of ``case`` as seen on ``today``."""
     result: list[Clock] = []
     for limit in limits:
-        if limit.kind == "window":
+        if limit.kind == "window" or (limit.first_time_only and case.repeat_of is not None):
             continue
         start = getattr(case, limit.starts)
         if start is None:

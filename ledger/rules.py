@@ -1,18 +1,33 @@
 """The rules host: the only code that calls pluggy.
 
-A :class:`RuleSet` discovers plugins through the ``xinfang.plugins`` entry-point
-group (the national baseline is one of them), calls their hooks with each failure
+A :class:`RuleSet` discovers plugins through the ``xinfang.plugins`` entry-point group
+(the national baseline is one of them), skips blocked ones, validates each plugin's
+configuration against its own ``Config`` Struct, calls their hooks with each failure
 isolated and named, and carries the rule-set fingerprint that every derived figure
 cites.
+
+The rules file (``--rules FILE`` or ``XINFANG_RULES``) is TOML::
+
+    blocked = ["qinjiang"]              # plugins not to load, by entry-point name
+
+    [plugins.national]                  # one table per plugin, checked against its Config
+    collective_threshold = 5
+
+    [plugins.zhijiang.satisfaction]
+    threshold = 85
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import cached_property
-from typing import Any
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import msgspec
 import pluggy
@@ -21,14 +36,20 @@ from ledger import hooks
 from ledger.calendar import WorkingCalendar
 from ledger.clocks import case_clocks, due_date
 from ledger.domain.case import Case
-from ledger.errors import PluginFailure
-from schemas.rules import Clock, TimeLimit
+from ledger.errors import ConfigError, PluginFailure
+from ledger.inputs import explain
+from schemas.common import Flag
+from schemas.events import Event
+from schemas.facts import IncidentFact, PeriodFacts
+from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, TimeLimit
 
 ENTRY_POINT_GROUP = "xinfang.plugins"
+RULES_VARIABLE = "XINFANG_RULES"
+FLAGS: tuple[str, ...] = Flag.__args__  # type: ignore[attr-defined]
 
 
 class PluginInfo(msgspec.Struct, frozen=True):
-    """What the fingerprint covers for one plugin."""
+    """One active plugin as the fingerprint covers it, and the hooks it implements."""
 
     name: str
     version: str
@@ -36,36 +57,202 @@ class PluginInfo(msgspec.Struct, frozen=True):
     config: dict[str, Any] = {}
 
 
-class RuleSet:
-    """The active plugins and what they answer, cached: rules do not change during a run."""
+class RulesFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The rules file: blocked plugins and one configuration table per plugin."""
 
-    def __init__(self, plugins: Iterable[tuple[str, object]] | None = None, *, blocked: Iterable[str] = ()) -> None:
+    blocked: list[str] = []
+    plugins: dict[str, dict[str, Any]] = {}
+
+
+class _Impl(NamedTuple):
+    plugin: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+
+def load_rules_file(path: str | Path) -> RulesFile:
+    """Read and check a rules file, or raise :class:`ConfigError` saying what is wrong and where."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"无法读取规则配置文件 {path}：{exc.strerror or exc}", code="rules_file_unreadable") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"规则配置文件 {path} 不是有效的 TOML：{exc}", code="bad_rules_file") from exc
+    try:
+        return msgspec.convert(raw, RulesFile)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(
+            f"规则配置文件 {path} 无效：{explain(exc)}（顶层只允许 blocked 和 [plugins.插件名]）",
+            code="bad_rules_file",
+        ) from exc
+
+
+def _bad_answer(plugin: str, hook: str, detail: str) -> PluginFailure:
+    return PluginFailure(
+        f"规则插件「{plugin}」的 {hook} 返回了错误的类型：{detail}", code="plugin_bad_answer", plugin=plugin, hook=hook
+    )
+
+
+Check = Callable[[Any], str | None]
+"""Says what is wrong with a hook's answer, or None when it has the right type."""
+
+
+def _list_of(item: type[Any]) -> Check:
+    def check(answer: Any) -> str | None:
+        if not isinstance(answer, list):
+            return f"{type(answer).__name__}（应为 {item.__name__} 的列表）"
+        bad = next((x for x in answer if not isinstance(x, item)), None)
+        return None if bad is None else f"列表中含有 {type(bad).__name__} {bad!r:.80}（应为 {item.__name__}）"
+
+    return check
+
+
+def _flag_list(answer: Any) -> str | None:
+    if not isinstance(answer, list):
+        return f"{type(answer).__name__}（应为标记的列表）"
+    bad = next((x for x in answer if x not in FLAGS), None)
+    return None if bad is None else f"未知的标记 {bad!r:.40}（可用：{'、'.join(FLAGS)}）"
+
+
+class RuleSet:
+    """The active plugins, their configuration, and what they answer.
+
+    ``plugins`` registers the given ``(name, module)`` pairs instead of the installed
+    entry points (tests); ``config`` maps a plugin's name to its configuration table.
+    Everything is checked here, so a bad plugin or configuration stops a run before it
+    reads or writes anything. Answers that do not depend on a case are cached: rules do
+    not change during a run.
+    """
+
+    def __init__(
+        self,
+        plugins: Iterable[tuple[str, object]] | None = None,
+        *,
+        blocked: Iterable[str] = (),
+        config: Mapping[str, Mapping[str, Any]] | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.source = source
+        self.blocked = sorted(set(blocked))
         self._pm = pluggy.PluginManager(hooks.PROJECT)
         self._pm.add_hookspecs(hooks)
-        for name in blocked:
+        for name in self.blocked:
             self._pm.set_blocked(name)
+        self._versions: dict[str, str] = {}
+        # pluggy calls the last registered first: registering in reverse name order makes local
+        # plugins answer in name order, whatever order they were found or given in.
         if plugins is None:
-            self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            self._load_entry_points()
         else:
-            for name, plugin in plugins:
+            for name, plugin in sorted(plugins, key=lambda p: p[0], reverse=True):
                 if not self._pm.is_blocked(name):
-                    self._pm.register(plugin, name=name)
-        self.calendar = WorkingCalendar()
+                    self._register(name, plugin, None)
+        try:
+            self._pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            name = self._pm.get_name(exc.plugin) or str(exc.plugin)
+            raise PluginFailure(
+                f"规则插件「{name}」实现了不存在的钩子：{exc}", code="plugin_invalid", plugin=name
+            ) from exc
+        self._configs = self._configure(config or {})
+        self._impls: dict[str, list[_Impl]] = {}
 
-    @property
+    @classmethod
+    def from_config(
+        cls,
+        path: str | Path | None = None,
+        *,
+        blocked: Iterable[str] = (),
+        plugins: Iterable[tuple[str, object]] | None = None,
+    ) -> RuleSet:
+        """The rule set of a rules file: ``path``, else ``$XINFANG_RULES``, else the installed defaults."""
+        path = path or os.environ.get(RULES_VARIABLE) or None
+        if path is None:
+            return cls(plugins, blocked=blocked)
+        rules = load_rules_file(path)
+        return cls(plugins, blocked=[*rules.blocked, *blocked], config=rules.plugins, source=str(path))
+
+    # ── loading ──────────────────────────────────────────────────────────────
+
+    def _load_entry_points(self) -> None:
+        seen: dict[str, str] = {}
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value), reverse=True):
+            if self._pm.is_blocked(ep.name):
+                continue
+            if ep.name in seen:
+                raise ConfigError(
+                    f"规则插件名「{ep.name}」被注册了两次（{seen[ep.name]} 与 {ep.value}）：请卸载其中一个",
+                    code="plugin_name_clash", plugin=ep.name,
+                )
+            seen[ep.name] = ep.value
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginFailure(
+                    f"规则插件「{ep.name}」无法加载（{ep.value}）：{exc!r}", code="plugin_load_failed", plugin=ep.name
+                ) from exc
+            self._register(ep.name, plugin, ep.dist.version if ep.dist is not None else None)
+
+    def _register(self, name: str, plugin: object, dist_version: str | None) -> None:
+        unmarked = sorted(
+            attr for attr in dir(plugin)
+            if attr.startswith("xinfang_") and callable(getattr(plugin, attr))
+            and not hasattr(getattr(plugin, attr), f"{hooks.PROJECT}_impl")
+        )
+        if unmarked:
+            raise PluginFailure(
+                f"规则插件「{name}」的 {'、'.join(unmarked)} 没有加 @hookimpl 标记，不会被调用",
+                code="plugin_invalid", plugin=name,
+            )
+        try:
+            self._pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginFailure(f"规则插件「{name}」无法注册：{exc}", code="plugin_invalid", plugin=name) from exc
+        self._versions[name] = str(getattr(plugin, "__version__", None) or dist_version or "0")
+
+    def _active(self) -> dict[str, object]:
+        """Registered plugins by name (pluggy lists blocked names too, with no plugin)."""
+        return {name: plugin for name, plugin in self._pm.list_name_plugin() if plugin is not None}
+
+    def _configure(self, tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        active = self._active()
+        for name in sorted(tables):
+            if name not in active and not self._pm.is_blocked(name):
+                raise ConfigError(
+                    f"规则配置中的插件「{name}」未安装；已安装：{'、'.join(sorted(active)) or '无'}",
+                    code="unknown_plugin", plugin=name,
+                )
+        configs: dict[str, Any] = {}
+        for name, plugin in sorted(active.items()):
+            schema = getattr(plugin, "Config", None)
+            table = tables.get(name)
+            if schema is None:
+                if table:
+                    raise ConfigError(f"规则插件「{name}」不接受配置，请删除 [plugins.{name}]",
+                                      code="bad_plugin_config", plugin=name)
+                configs[name] = None
+                continue
+            try:
+                configs[name] = msgspec.convert(dict(table or {}), schema)
+            except msgspec.ValidationError as exc:
+                raise ConfigError(f"规则插件「{name}」的配置无效：{explain(exc)}",
+                                  code="bad_plugin_config", plugin=name) from exc
+        return configs
+
+    # ── what is active ───────────────────────────────────────────────────────
+
+    @cached_property
     def plugins(self) -> list[PluginInfo]:
+        """Active plugins in name order, with version, hooks and effective configuration."""
         result = []
-        for name, plugin in sorted(self._pm.list_name_plugin()):
-            version = getattr(plugin, "__version__", None) or self._distribution_version(name)
+        for name, plugin in sorted(self._active().items()):
             implemented = sorted(h.name for h in self._pm.get_hookcallers(plugin) or ())
-            result.append(PluginInfo(name=name, version=str(version), hooks=implemented))
+            config = self._configs.get(name)
+            result.append(PluginInfo(
+                name=name, version=self._versions[name], hooks=implemented,
+                config=msgspec.to_builtins(config, order="sorted") if config is not None else {},
+            ))
         return result
-
-    def _distribution_version(self, name: str) -> str:
-        for plugin_name, dist in self._pm.list_plugin_distinfo():
-            if self._pm.get_name(plugin_name) == name:
-                return str(dist.version)
-        return "0"
 
     @cached_property
     def fingerprint(self) -> str:
@@ -73,44 +260,109 @@ class RuleSet:
         payload = msgspec.json.encode([[p.name, p.version, p.config] for p in self.plugins], order="sorted")
         return hashlib.sha256(payload).hexdigest()
 
-    def _call_each(self, hook_name: str, check: Callable[[Any], bool], **kwargs: Any) -> list[tuple[str, Any]]:
+    def config_of(self, name: str) -> Any:
+        """The validated configuration of plugin ``name`` (None if it has no ``Config``)."""
+        return self._configs.get(name)
+
+    # ── calling hooks ────────────────────────────────────────────────────────
+
+    def _implementations(self, hook_name: str) -> list[_Impl]:
+        impls = self._impls.get(hook_name)
+        if impls is None:
+            caller = getattr(self._pm.hook, hook_name)
+            impls = [_Impl(i.plugin_name, i.function, tuple(i.argnames)) for i in reversed(caller.get_hookimpls())]
+            self._impls[hook_name] = impls
+        return impls
+
+    def _call_each(self, hook_name: str, check: Check, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation, most specific first; name the plugin that fails."""
-        caller = getattr(self._pm.hook, hook_name)
         answers = []
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in self._implementations(hook_name):
+            arguments = {k: (self._configs[impl.plugin] if k == "config" else kwargs[k]) for k in impl.argnames}
             try:
-                answer = impl.function(**{k: kwargs[k] for k in impl.argnames})
+                answer = impl.function(**arguments)
             except Exception as exc:
                 raise PluginFailure(
-                    f"规则插件「{impl.plugin_name}」在 {hook_name} 中出错：{exc!r}",
-                    code="plugin_raised", plugin=impl.plugin_name,
+                    f"规则插件「{impl.plugin}」在 {hook_name} 中出错：{exc!r}",
+                    code="plugin_raised", plugin=impl.plugin, hook=hook_name,
                 ) from exc
             if answer is None:
                 continue
-            if not check(answer):
-                raise PluginFailure(
-                    f"规则插件「{impl.plugin_name}」的 {hook_name} 返回了错误的类型：{type(answer).__name__}",
-                    code="plugin_bad_answer", plugin=impl.plugin_name,
-                )
-            answers.append((impl.plugin_name, answer))
+            problem = check(answer)
+            if problem is not None:
+                raise _bad_answer(impl.plugin, hook_name, problem)
+            answers.append((impl.plugin, answer))
         return answers
+
+    def _collect(self, hook_name: str, item: type[Any], **kwargs: Any) -> list[tuple[str, Any]]:
+        """Every plugin's list of ``item`` Structs, validated field by field (constraints included)."""
+        answers = self._call_each(hook_name, _list_of(item), **kwargs)
+        for plugin, answer in answers:
+            try:
+                msgspec.convert(msgspec.to_builtins(answer), list[item])
+            except msgspec.ValidationError as exc:
+                raise _bad_answer(plugin, hook_name, f"{item.__name__} {explain(exc)}") from exc
+        return [(plugin, x) for plugin, answer in answers for x in answer]
+
+    # ── clocks and calendar ──────────────────────────────────────────────────
 
     @cached_property
     def time_limits(self) -> dict[str, TimeLimit]:
         """Time limits by step; a local plugin's step overrides the national one."""
         limits: dict[str, TimeLimit] = {}
-        answers = self._call_each(
-            "xinfang_time_limits",
-            lambda a: isinstance(a, list) and all(isinstance(x, TimeLimit) for x in a),
-        )
-        for _, answer in answers:
-            for limit in answer:
-                limits.setdefault(limit.step, limit)
+        for _, limit in self._collect("xinfang_time_limits", TimeLimit):
+            limits.setdefault(limit.step, limit)
         return limits
 
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar: the built-in schedules plus those the plugins load."""
+        calendar = WorkingCalendar()
+        loaded: set[int] = set()
+        for plugin, schedule in self._collect("xinfang_calendar", HolidaySchedule):
+            if schedule.year in loaded:
+                continue
+            try:
+                calendar = calendar.with_schedule(schedule.holidays, schedule.workdays, [schedule.year])
+            except ValueError as exc:
+                raise _bad_answer(plugin, "xinfang_calendar", f"{schedule.year} 年放假安排有误：{exc}") from exc
+            loaded.add(schedule.year)
+        return calendar
+
     def due(self, step: str, start: date) -> date:
-        return due_date(self.time_limits[step], start, self.calendar).due
+        limit = self.time_limits.get(step)
+        if limit is None:
+            raise ConfigError(f"当前规则集没有「{step}」期限：不要屏蔽国家基线，或由本地插件提供", code="missing_time_limit")
+        return due_date(limit, start, self.calendar).due
 
     def clocks(self, case: Case, today: date) -> list[Clock]:
         return case_clocks(case, self.time_limits.values(), self.calendar, today)
 
+    # ── per command and per case ─────────────────────────────────────────────
+
+    def check(self, event: Event, case: Case | None, day: date) -> list[str]:
+        """Reasons the plugins give to refuse ``event``, each naming its plugin; empty when none."""
+        answers = self._call_each("xinfang_check_command", _list_of(str), event=event, case=case, day=day)
+        return [f"{reason}〔规则插件 {plugin}〕" for plugin, reasons in answers for reason in reasons]
+
+    def flags(self, case: Case, incidents: Iterable[IncidentFact] = ()) -> list[str]:
+        """The case's stated flags followed by those the plugins derive, without repeats."""
+        answers = self._call_each("xinfang_case_flags", _flag_list, case=case, incidents=list(incidents))
+        derived = {flag for _, flags in answers for flag in flags} - set(case.flags)
+        return [*case.flags, *(f for f in FLAGS if f in derived)]
+
+    # ── per period ───────────────────────────────────────────────────────────
+
+    def indicators(self, facts: PeriodFacts) -> list[Indicator]:
+        found = self._collect("xinfang_indicators", Indicator, facts=facts)
+        return sorted((msgspec.structs.replace(x, plugin=p) for p, x in found),
+                      key=lambda x: (x.key, x.unit or "", x.plugin))
+
+    def awards(self, facts: PeriodFacts) -> list[AwardVerdict]:
+        found = self._collect("xinfang_awards", AwardVerdict, facts=facts)
+        return [msgspec.structs.replace(x, plugin=p) for p, x in found]
+
+    def findings(self, facts: PeriodFacts) -> list[Finding]:
+        found = self._collect("xinfang_accountability", Finding, facts=facts)
+        return sorted((msgspec.structs.replace(x, plugin=p) for p, x in found),
+                      key=lambda x: (x.unit, x.recommendation, x.plugin, x.grounds))

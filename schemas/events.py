@@ -455,6 +455,21 @@ class PetitionerIdentityErased(Event, kw_only=True):
     reason: Text
 
 
+class IdentityRead(Event, kw_only=True):
+    """身份信息查阅：谁、何时、因哪件案件读取了信访人身份信息（《个人信息保护法》；C22 第30条）。
+
+    Written by the server for every disclosure of an identity, never by a client: the audit
+    trail of who saw a petitioner's (or a 检举人's) name sits in the same tamper-evident log.
+    """
+
+    aggregate: ClassVar[str] = "identity_read"
+    key_field: ClassVar[str | None] = "read"
+    read: Code
+    ref: Code
+    case: CaseNumber | None = None
+    purpose: Text = ""
+
+
 EVENT_TYPES: tuple[type[Event], ...] = tuple(Event.__subclasses__())
 EVENTS_BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in EVENT_TYPES}
 

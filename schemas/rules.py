@@ -1,11 +1,18 @@
-"""Rule contracts shared by the core and plugins: time limits and the clocks derived from them."""
+"""Rule contracts shared by the core and plugins: what rule hooks answer and what is derived from them.
+
+Time limits and the clocks derived from them, official holiday schedules, indicators,
+award verdicts and accountability findings. Plugins build these Structs; the rules
+host (:class:`ledger.rules.RuleSet`) checks their type and stamps the plugin's name.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 import msgspec
+
+from schemas.common import RecommendationKind, TownshipClass, UnitKind
 
 DayType = Literal["natural", "working"]
 
@@ -14,6 +21,7 @@ MILESTONES = (
     "routed_on",
     "accepted_on",
     "refused_on",
+    "investigated_on",
     "decided_on",
     "served_on",
     "review_requested_on",
@@ -29,6 +37,7 @@ Milestone = Literal[
     "routed_on",
     "accepted_on",
     "refused_on",
+    "investigated_on",
     "decided_on",
     "served_on",
     "review_requested_on",
@@ -57,6 +66,8 @@ class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     kind: Literal["duty", "window", "target"] = "duty"
     extendable: bool = False
     paused_by_hearing: bool = False
+    first_time_only: bool = False
+    """Applies to 初信初访 only (cases that are not a repeat of an earlier item)."""
 
 
 class Clock(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,3 +87,93 @@ class Clock(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def overdue(self) -> bool:
         return self.days_late > 0
+
+
+class HolidaySchedule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One year's official holiday schedule (国务院办公厅放假安排), for years the built-in calendar lacks.
+
+    ``holidays`` are the rest days (weekends inside a holiday may be listed or not), ``workdays``
+    the 调休 make-up working days; every other Monday to Friday is a working day.
+    """
+
+    year: Annotated[int, msgspec.Meta(ge=2000, le=2200)]
+    holidays: list[date]
+    workdays: list[date] = []
+    basis: str
+    """The notice it comes from, e.g. 《国务院办公厅关于2027年部分节假日安排的通知》."""
+
+
+class Indicator(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An indicator a plugin adds to reports: a count over a count, for one unit or the whole ledger."""
+
+    key: str
+    """Stable machine name, prefixed with the plugin's name: ``qinjiang.speedy_on_time``."""
+    label: str
+    unit: str | None
+    """Unit code, or None for the whole ledger."""
+    numerator: Annotated[int, msgspec.Meta(ge=0)]
+    denominator: Annotated[int, msgspec.Meta(ge=0)]
+    basis: str
+    target_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    plugin: str = ""
+    """Set by the rules host: the plugin that computed it."""
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.denominator == 0 else 100 * self.numerator / self.denominator
+
+
+class AwardFailure(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why a unit missed a title: the criterion, and the incident and date when one is to blame."""
+
+    criterion: str
+    reason: str
+    incident: str | None = None
+    occurred_on: date | None = None
+
+
+class AwardVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One unit's result for one title (三无乡镇, 三无村(社区), 信访工作人民满意单位 …) in a period."""
+
+    unit: str
+    name: str
+    kind: UnitKind
+    township_class: TownshipClass | None
+    title: str
+    passed: bool
+    failures: list[AwardFailure] = []
+    amount: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Award in 元 (0 when not passed)."""
+    note: str = ""
+    plugin: str = ""
+    """Set by the rules host: the plugin that judged it."""
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An accountability finding: a unit qualifies for a letter (三函一单) or more, on stated grounds."""
+
+    unit: str
+    recommendation: RecommendationKind
+    grounds: str
+    cases: list[str]
+    basis: str
+    plugin: str = ""
+    """Set by the rules host: the plugin that found it."""
+
+
+class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Awards of a period as derived from a prefix of the log under a named rule set.
+
+    The same events and the same fingerprint give the same bytes
+    (``msgspec.json.encode(report, order="sorted")``).
+    """
+
+    period: str
+    start: date
+    end: date
+    as_of: datetime | None
+    tree_size: int
+    rules_fingerprint: str
+    verdicts: list[AwardVerdict]
+    total: int
+    """Sum of the awards, in 元."""

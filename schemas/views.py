@@ -62,4 +62,5 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     ratings: dict[str, str]
     clocks: list[Clock]
     overdue: list[str]
+    """Steps of statutory (``duty``) clocks past due; missed local targets are warnings, not listed."""
     rules_fingerprint: str

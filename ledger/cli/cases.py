@@ -112,7 +112,9 @@ def show_case(ctx: Context, number: str) -> None:
                      entry.batch or ""))
     table("时间线", ["序号", "版本", "事件", "发生时间", "记录时间", "补录间隔", "操作人", "导入批次"], rows)
     clock_rows = [(c.label, c.basis, c.started_on, f"{c.due}{'（暂定）' if c.provisional else ''}",
-                   c.stopped_on or "进行中", f"超期 {c.days_late} 天" if c.overdue else "按期")
+                   c.stopped_on or "进行中",
+                   ("按期" if not c.overdue else
+                    f"未达本地目标 {c.days_late} 天（提醒）" if c.kind == "target" else f"超期 {c.days_late} 天"))
                   for c in view.clocks]
     if clock_rows:
         table("期限", ["事项", "依据", "起算", "到期", "完成", "情况"], clock_rows)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ledger.errors import Conflict, IntegrityFailure, InvalidInput, LedgerError, NotFound, Refused
+from ledger.errors import ConfigError, Conflict, IntegrityFailure, InvalidInput, LedgerError, NotFound, Refused
 
 EXIT_OK = 0
 EXIT_INTEGRITY = 1
@@ -31,6 +31,7 @@ def exit_code(exc: LedgerError) -> int:
     for kind, code in (
         (IntegrityFailure, EXIT_INTEGRITY),
         (InvalidInput, EXIT_USAGE),
+        (ConfigError, EXIT_USAGE),
         (Refused, EXIT_REFUSED),
         (NotFound, EXIT_NOT_FOUND),
         (Conflict, EXIT_CONFLICT),

@@ -80,6 +80,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     report_due: date | None = None
     accepted_on: date | None = None
     refused_on: date | None = None
+    investigated_on: date | None = None
+    """First 调查核实 record: when the handler first met the petitioner and looked into the facts."""
     decided_on: date | None = None
     served_on: date | None = None
     extension_days: int = 0
@@ -389,6 +391,7 @@ CHANGES: dict[type[Event], Callable[[Case, Event, date], dict[str, object]]] = {
     ev.AcceptanceRefused: _on("refused_on"),
     ev.JurisdictionObjected: lambda case, e, day: {"objections": case.objections + 1},
     ev.JurisdictionObjectionResolved: _objection_resolved,
+    ev.InvestigationRecorded: lambda case, e, day: {} if case.investigated_on else {"investigated_on": day},
     ev.HearingStarted: _on("hearing_since"),
     ev.HearingEnded: _hearing_ended,
     ev.DeadlineExtended: lambda case, e, day: {"extension_days": e.days},  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ KIND_NAMES: dict[str, str] = {
     "dispute": "矛盾纠纷",
     "incident": "事件",
     "petitioner": "信访人",
+    "identity_read": "身份信息查阅记录",
 }
 
 CREATORS: frozenset[type[Event]] = frozenset(
@@ -37,6 +38,7 @@ CREATORS: frozenset[type[Event]] = frozenset(
         ev.DisputeFound,
         ev.IncidentRecorded,
         ev.PetitionerIdentityErased,
+        ev.IdentityRead,
     }
 )
 

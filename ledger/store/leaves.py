@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
+from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, StoredEvent
 
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
 
@@ -163,7 +163,7 @@ def make_leaf(seq: int, event: StoredEvent, prev: str, head: Head | None = None)
         head = head_of(event)
     return Leaf(
         actor=head.actor,
-        aggregate_id=str(event.originator_id),
+        aggregate_id=head.originator_id,
         payload_sha256=sha256(event.state).hexdigest(),
         prev=prev,
         recorded_at=head.recorded_at,
@@ -214,7 +214,13 @@ class TreeTip:
             return cls(CompactRange())
         seq, leaf, hash_ = last
         size = seq + 1
-        tree = CompactRange.from_nodes(size, get_nodes(root_keys(size)))
+        keys = root_keys(size)
+        nodes = get_nodes(keys)
+        missing = [key for key in keys if key not in nodes]
+        if missing:
+            msg = f"ledger_nodes lacks {missing} for tree size {size}: the stored tree is damaged"
+            raise DatabaseError(msg)
+        tree = CompactRange.from_nodes(size, nodes)
         when = parse_recorded_at(decode_leaf(bytes(leaf)).recorded_at)
         return cls(tree, bytes(hash_), when)
 
@@ -273,7 +279,8 @@ def append_leaves(
     """Leaves and new tree nodes for ``events``, appended in order after ``tip``.
 
     ``stored_prevs`` maps ``(str(originator_id), version)`` to the stored leaf hash for the keys
-    of :func:`predecessor_keys`. ``tip`` is left untouched (the transaction may still fail);
+    of :func:`predecessor_keys`. ``read_head`` must return a head whose ``originator_id`` is
+    ``str(event.originator_id)``, as :func:`head_of` checks. ``tip`` is left untouched (the transaction may still fail);
     the returned tip is the one to install after commit.
     """
     tree = copy.deepcopy(tip.tree)
@@ -285,7 +292,7 @@ def append_leaves(
     seq = tree.size
     for event in events:
         head = read_head(event)
-        aggregate_id = str(event.originator_id)
+        aggregate_id = head.originator_id  # == str(event.originator_id), checked by read_head
         version = event.originator_version
         latest = chain.get(aggregate_id)
         if latest is not None:

@@ -8,8 +8,8 @@ transaction: ``ledger_leaves``, ``ledger_nodes`` and ``command_receipts``. Write
 serialised even if two recorders with different events tables share one schema.
 
 The insert runs in psycopg's pipeline mode, as eventsourcing's does: statements whose results are
-not needed yet are sent together, so a transaction costs three round trips (lock, insert and
-read-back; leaves and nodes; commit). ``enable_db_functions`` is forced off and its function is
+not needed yet are sent together, so a transaction costs two round trips (lock, insert and
+read-back; leaves, nodes, receipts and commit). ``enable_db_functions`` is forced off and its function is
 not created: it inserts events without leaves.
 
 eventsourcing's factory module is imported as a module, not by class name: the persistence
@@ -124,29 +124,35 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
             SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
             SQL("LOCK TABLE {s}.{events}, {s}.ledger_leaves IN EXCLUSIVE MODE").format(s=s, events=events),
         ]
+        # Arrays in binary format: psycopg's text format escapes every bytea with a regex.
+        self._insert_stored_events_sql = SQL(
+            "INSERT INTO {s}.{events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{t}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(s=s, t=t, events=events)
         self._select_last_leaf = SQL(
             "SELECT seq, leaf, leaf_hash FROM {s}.ledger_leaves ORDER BY seq DESC LIMIT 1"
         ).format(s=s)
         self._select_prevs = SQL(
             "SELECT l.originator_id, l.originator_version, l.leaf_hash "
-            "FROM unnest(%s::{t}[], %s::bigint[]) AS k(originator_id, originator_version) "
+            "FROM unnest(%b::{t}[], %b::bigint[]) AS k(originator_id, originator_version) "
             "JOIN {s}.ledger_leaves l "
             "ON l.originator_id = k.originator_id AND l.originator_version = k.originator_version"
         ).format(s=s, t=t)
         self._insert_leaves = SQL(
             "INSERT INTO {s}.ledger_leaves (seq, originator_id, originator_version, leaf, leaf_hash) "
-            "SELECT * FROM unnest(%s::bigint[], %s::{t}[], %s::bigint[], %s::bytea[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::bigint[], %b::{t}[], %b::bigint[], %b::bytea[], %b::bytea[])"
         ).format(s=s, t=t)
         self._insert_nodes = SQL(
             "INSERT INTO {s}.ledger_nodes (level, idx, hash) "
-            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::bytea[])"
         ).format(s=s)
         self._insert_receipts = SQL(
             "INSERT INTO {s}.command_receipts (command_id, digest, result) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::bytea[])"
         ).format(s=s)
         self._select_nodes_sql = SQL(
-            "SELECT n.level, n.idx, n.hash FROM unnest(%s::integer[], %s::bigint[]) AS k(level, idx) "
+            "SELECT n.level, n.idx, n.hash FROM unnest(%b::integer[], %b::bigint[]) AS k(level, idx) "
             "JOIN {s}.ledger_nodes n ON n.level = k.level AND n.idx = k.idx"
         ).format(s=s)
         self._select_tree_size = SQL("SELECT MAX(seq) AS top FROM {s}.ledger_leaves").format(s=s)
@@ -167,6 +173,12 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
         self._select_receipt = SQL(
             "SELECT digest, result FROM {s}.command_receipts WHERE command_id = %s"
         ).format(s=s)
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        # Workers starting together would otherwise race on CREATE OR REPLACE FUNCTION/TRIGGER
+        # ("tuple concurrently updated"): one creates, the others wait and find it done.
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext('xinfang-ledger:create-table'))")
+        super()._create_table(curs)
 
     # ── writing ──────────────────────────────────────────────────────────────
 
@@ -196,13 +208,14 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
                 last.execute(self._select_last_leaf, prepare=True)
                 inserted = conn.cursor()
                 inserted.execute(
-                    self.insert_events_statement,
+                    self._insert_stored_events_sql,
                     (
-                        [
-                            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-                            for e in stored_events
-                        ],
+                        [e.originator_id for e in stored_events],
+                        [e.originator_version for e in stored_events],
+                        [e.topic for e in stored_events],
+                        [e.state for e in stored_events],
                     ),
+                    prepare=True,
                 )
                 keys = predecessor_keys(stored_events)
                 found = conn.cursor()
@@ -242,8 +255,8 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
                     ([r[0] for r in receipts], [r[1] for r in receipts], [bytes(r[2]) for r in receipts]),
                     prepare=True,
                 )
-            # Surface a duplicate receipt as IntegrityError here rather than at COMMIT.
-            pipeline.sync()
+            # A failure of the statements sent since the sync (a duplicate receipt) is raised
+            # by COMMIT as what it is, e.g. UniqueViolation, and rolls everything back.
         if tip is not None:
             self._tips.install(tip)
         return notification_ids

@@ -1,0 +1,1 @@
+"""HTTP API (Litestar): JSON under /api, OpenAPI at /schema/openapi.json. See :mod:`api.app`."""

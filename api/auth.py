@@ -1,0 +1,60 @@
+"""Bearer tokens → actor (id, unit, role), and the guards that check roles.
+
+The token is looked up by its SHA-256 (see :mod:`ledger.tokens`); the resulting
+:class:`~schemas.common.Actor` is ``request.user`` and is the actor recorded in every event
+the request writes. Nothing in a request body can name another actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import anyio.to_thread
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+
+from api.context import ApiContext
+from api.problems import forbidden
+from schemas.common import ROLE_NAMES, Actor
+
+PUBLIC_PATHS = ["^/schema", "^/problems"]
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthorizedException()
+        context: ApiContext = connection.app.state["context"]
+        actor = await anyio.to_thread.run_sync(context.actor_for, token)
+        if actor is None:
+            raise NotAuthorizedException()
+        return AuthenticationResult(user=actor, auth=token)
+
+
+auth_middleware = DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def roles(*allowed: str) -> Guard:
+    """A guard admitting only tokens whose role is one of ``allowed`` (403 otherwise)."""
+    names = "、".join(f"{ROLE_NAMES[r]}（{r}）" for r in allowed)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor: Actor = connection.user
+        if actor.role not in allowed:
+            raise forbidden(f"此操作仅限{names}；你的角色是 {actor.role}")
+
+    guard.__name__ = f"roles_{'_'.join(allowed)}"
+    return guard
+
+
+def role_names(allowed: Iterable[str]) -> str:
+    return "、".join(sorted(allowed))

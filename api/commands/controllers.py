@@ -1,0 +1,135 @@
+"""Commands of any kind, one at a time or as a JSONL batch (the format of ``xinfang apply``)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType as MediaType
+from litestar.openapi.spec import Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import JSONBody, QueryParameter, RawBody
+
+from api.auth import roles
+from api.cases.controllers import REPEATED, written
+from api.context import ApiContext
+from api.policy import check_command
+from api.problems import WRITE, ApiProblem, responses
+from ledger.errors import InvalidInput, LedgerError
+from ledger.inputs import decode_command
+from schemas.commands import AnyCommand, Command
+from schemas.common import Actor, Code
+from schemas.views import CommandResult
+
+MAX_IMPORT = 64 << 20
+"""64 MiB of JSONL per request: send larger migrations in several batches."""
+
+
+class RefusedLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A line that was not written, with the reason."""
+
+    line: int
+    code: str
+    message: str
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    """导入结果：写入、重复（未再写入）与被拒绝的行。"""
+
+    batch: str
+    applied: int
+    repeated: int
+    refused: list[RefusedLine]
+
+
+@dataclass
+class JsonLinesOperation(Operation):
+    """Documents the raw JSONL request body that Litestar cannot infer from ``RawBody``."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="JSON Lines：每行一条命令（与 xinfang apply 相同），空行忽略。",
+            content={
+                "application/x-ndjson": MediaType(schema=Schema(type=OpenAPIType.STRING)),
+                "application/jsonl": MediaType(schema=Schema(type=OpenAPIType.STRING)),
+            },
+        )
+
+
+class CommandController(Controller):
+    path = "/commands"
+    tags = ["命令 commands"]
+
+    @post(
+        "/",
+        summary="执行一条命令（任意类型）",
+        description="三函一单、问责、接访、积案、矛盾纠纷、越级集体访等非案件命令，也接受案件命令。"
+        "权限与范围见 API 说明；操作人取自令牌。",
+        sync_to_thread=True,
+        status_code=201,
+        responses={200: REPEATED, **responses(*WRITE)},
+    )
+    def execute(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
+                data: JSONBody[AnyCommand]) -> Response[CommandResult]:  # type: ignore[valid-type]
+        return written(ctx.execute(data, actor))
+
+
+class ImportController(Controller):
+    path = "/imports"
+    tags = ["命令 commands"]
+
+    @post(
+        "/",
+        summary="批量导入命令（JSONL）",
+        description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
+        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。",
+        guards=[roles("admin", "clerk")],
+        sync_to_thread=True,
+        status_code=200,
+        request_max_body_size=MAX_IMPORT,
+        operation_class=JsonLinesOperation,
+        responses=responses(400, 401, 403, 413),
+    )
+    def import_batch(
+        self,
+        ctx: NamedDependency[ApiContext],
+        actor: NamedDependency[Actor],
+        body: RawBody,
+        batch: Annotated[Code | None, QueryParameter(description="导入批次名；默认取内容摘要")] = None,
+    ) -> ImportReport:
+        batch = batch or "import-" + hashlib.sha256(body).hexdigest()[:12]
+        ctx.index.catch_up()
+        good: list[tuple[int, Command]] = []
+        refused: list[RefusedLine] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                command = decode_command(line)
+            except InvalidInput as exc:
+                refused.append(RefusedLine(line=number, code=exc.code, message=exc.message))
+                continue
+            decision = check_command(actor, command, ctx.index)
+            if decision is not None:
+                refused.append(RefusedLine(line=number, code="forbidden" if decision.status == 403 else "not_found",
+                                           message=decision.detail))
+                continue
+            good.append((number, command))
+        if not good and not refused:
+            raise ApiProblem("malformed-request", "导入内容为空：每行应为一条命令（JSON）", code="empty_import")
+        applied = repeated = 0
+        outcomes = ctx.execute_many([c for _, c in good], actor, batch)
+        for (number, _), outcome in zip(good, outcomes, strict=True):
+            if isinstance(outcome, LedgerError):
+                refused.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))
+            elif outcome.repeated:
+                repeated += 1
+            else:
+                applied += 1
+        refused.sort(key=lambda r: r.line)
+        return ImportReport(batch=batch, applied=applied, repeated=repeated, refused=refused)

@@ -1,0 +1,123 @@
+"""Live feed: new events as server-sent events, scoped like every other read, resumable by seq.
+
+Each message has ``id: <seq>`` so a reconnecting ``EventSource`` resumes by itself
+(``Last-Event-ID``); ``from_seq`` starts anywhere. The stream follows the log for ``wait``
+seconds (a comment every ``KEEPALIVE`` seconds keeps proxies from closing it), then ends:
+clients reconnect, which also lets a revoked token take effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+import anyio
+import anyio.to_thread
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from api.context import ApiContext
+from api.policy import can_see_event
+from api.problems import responses
+from ledger.codec import decode_envelope
+from schemas.common import Actor
+
+POLL_SECONDS = 0.5
+KEEPALIVE = 15.0
+BATCH = 500
+
+
+class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``data`` of one feed message (JSON)."""
+
+    seq: int
+    type: str
+    aggregate: str
+    key: str | None
+    version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    command_id: str | None
+
+
+def _visible_rows(ctx: ApiContext, actor: Actor, position: int) -> tuple[list[ServerSentEventMessage], int]:
+    rows = ctx.ledger.recorder.select_events_by_seq(position, BATCH)  # type: ignore[attr-defined]
+    if not rows:
+        return [], position
+    ctx.index.catch_up()
+    index = ctx.index
+    messages = []
+    for row in rows:
+        envelope = decode_envelope(row.state)
+        event = envelope.event
+        number = index.case_numbers.get(envelope.originator_id)
+        case = index.cases.get(number) if number else None
+        record = index.records.get(envelope.originator_id)
+        if not can_see_event(actor, envelope, case, record, index):
+            continue
+        key = number if event.aggregate == "case" else (record.key if record is not None else None)
+        data = FeedEvent(seq=row.seq, type=type(event).__name__, aggregate=event.aggregate, key=key,
+                         version=envelope.originator_version, occurred_at=envelope.occurred_at,
+                         recorded_at=envelope.recorded_at, actor=envelope.actor, command_id=envelope.command_id)
+        messages.append(ServerSentEventMessage(data=msgspec.json.encode(data).decode(), event=data.type, id=row.seq))
+    return messages, rows[-1].seq + 1
+
+
+class FeedController(Controller):
+    path = "/feed"
+    tags = ["动态 feed"]
+
+    @get(
+        "/",
+        summary="新事件推送（SSE）",
+        description="text/event-stream：每条消息 id 为事件序号 seq，event 为事件类型，data 为 JSON。"
+        "从 from_seq（或 Last-Event-ID 之后）开始，跟随 wait 秒后结束，客户端重连即可续传。"
+        "只推送你可见的案件和对象的事件。",
+        media_type="text/event-stream",
+        responses=responses(400, 401),
+    )
+    async def feed(
+        self,
+        ctx: NamedDependency[ApiContext],
+        actor: NamedDependency[Actor],
+        from_seq: Annotated[int | None, QueryParameter(ge=0, le=1 << 50, description="从这个序号开始（含）")] = None,
+        last_event_id: Annotated[
+            int | None, HeaderParameter(name="Last-Event-ID", ge=0, le=1 << 50, description="断线重连：上次收到的序号")
+        ] = None,
+        wait: Annotated[int, QueryParameter(ge=0, le=300, description="跟随秒数；0 表示只发已有事件")] = 25,
+    ) -> ServerSentEvent:
+        if from_seq is not None:
+            start = from_seq
+        elif last_event_id is not None:
+            start = last_event_id + 1
+        else:
+            start = await anyio.to_thread.run_sync(ctx.ledger.recorder.tree_size)  # type: ignore[attr-defined]
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            position = start
+            deadline = time.monotonic() + wait
+            last_sent = time.monotonic()
+            while True:
+                messages, moved = await anyio.to_thread.run_sync(_visible_rows, ctx, actor, position)
+                for message in messages:
+                    yield message
+                now = time.monotonic()
+                if messages:
+                    last_sent = now
+                if moved != position:
+                    position = moved
+                    continue
+                if now >= deadline:
+                    return
+                if now - last_sent >= KEEPALIVE:
+                    last_sent = now
+                    yield ServerSentEventMessage(comment="keepalive", data=None)
+                await anyio.sleep(min(POLL_SECONDS, max(0.0, deadline - now)))
+
+        return ServerSentEvent(stream(), retry_duration=1000)

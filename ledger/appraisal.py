@@ -1,0 +1,293 @@
+"""Year-end appraisals: computed from a log prefix under a named rule set, signed, and checkable later.
+
+An appraisal (:class:`schemas.reports.Appraisal`) is the indicators, the accountability
+report and the award verdicts of a period, as known at ``as_of``, together with what
+they were computed from — the prefix of the log (tree size and root), the rule-set
+fingerprint and its plugins, the parameters, the software — and an Ed25519 signature
+by the ledger's key over the canonical JSON of all of it.
+
+:func:`check` re-derives the appraisal from today's ledger and says whether it is
+reproduced byte for byte. If not, it says exactly which figures differ and why:
+events in the prefix that no longer match their leaves (named by ``seq`` and case), a
+prefix whose root is not the signed one, a different rule set (named), or different
+software. Events recorded after ``as_of`` never count, so back-dated entries added
+since do not change a reproduced appraisal; a consistency proof shows the prefix is
+still part of today's log.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ledger.awards import evaluate_awards
+from ledger.domain.case import CHINA
+from ledger.errors import InvalidInput, LedgerError
+from ledger.integrity.merkle import ProofError, consistency_keys, consistency_proof, verify_consistency
+from ledger.integrity.note import NoteError, parse_verifier_key, verifier_key
+from ledger.projections.reports import Inputs, Snapshot
+from ledger.projections.runner import Projector
+from schemas.facts import Period
+from schemas.reports import (
+    Appraisal,
+    AppraisalBody,
+    CheckResult,
+    Damage,
+    Difference,
+    Parameters,
+    PluginRef,
+    Signature,
+)
+from schemas.rules import AwardReport
+
+KEY_NAME = "xinfang-ledger"
+"""Name in the verifier key (``<name>+<key id>+<key>``) of appraisal signatures."""
+
+MAX_DIFFERENCES = 500
+
+_appraisal_decoder = msgspec.json.Decoder(Appraisal)
+
+
+def software() -> str:
+    try:
+        return f"xinfang-ledger {metadata.version('xinfang-ledger')}"
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "xinfang-ledger"
+
+
+def canonical(value: Any) -> bytes:
+    """The bytes that are signed: JSON, keys sorted at every depth, no whitespace."""
+    return msgspec.json.encode(value, order="sorted")
+
+
+def derive(snapshot: Snapshot) -> AppraisalBody:
+    """The appraisal body of a snapshot (its inputs say period, as_of and parameters)."""
+    rules, facts, inputs = snapshot.rules, snapshot.facts, snapshot.inputs
+    if facts is not None:
+        awards = evaluate_awards(facts, rules)
+    else:
+        awards = AwardReport(period=inputs.period.label, start=inputs.period.start, end=inputs.period.end,
+                             as_of=inputs.as_of, tree_size=snapshot.size, rules_fingerprint=rules.fingerprint,
+                             verdicts=[], total=0)
+    return AppraisalBody(
+        software=software(),
+        basis=snapshot.reading("appraisal")[1],
+        indicators=snapshot.indicators(),
+        accountability=snapshot.accountability(),
+        awards=awards,
+    )
+
+
+def sign(body: AppraisalBody, key: Ed25519PrivateKey) -> Appraisal:
+    signature = key.sign(canonical(body))
+    return Appraisal(body=body, signature=Signature(
+        key=verifier_key(KEY_NAME, key.public_key()), value=base64.b64encode(signature).decode("ascii"),
+    ))
+
+
+def appraise(projector: Projector, period: Period, as_of: datetime | None, key: Ed25519PrivateKey, *,
+             parameters: Parameters | None = None, advance: Callable[[int], None] | None = None,
+             now: datetime | None = None) -> Appraisal:
+    """Compute and sign the appraisal of ``period`` as known at ``as_of`` (default: now)."""
+    now = now or datetime.now(CHINA)
+    if as_of is None:
+        as_of = now
+    if as_of > now:
+        raise InvalidInput(
+            f"as-of 时间 {as_of.isoformat()} 晚于当前时间：以后记录的事件会进入这个前缀，考核将无法复现",
+            code="as_of_in_future",
+        )
+    inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters())
+    snapshot = Snapshot(projector, inputs, plugins_for="appraisal", advance=advance)
+    return sign(derive(snapshot), key)
+
+
+def encode(appraisal: Appraisal) -> bytes:
+    """The appraisal file: indented JSON with sorted keys (the signature covers the canonical body)."""
+    return msgspec.json.format(canonical(appraisal), indent=2) + b"\n"
+
+
+def decode(data: bytes) -> tuple[Appraisal, Any]:
+    """The appraisal and its body as plain JSON (what the signature is checked against)."""
+    try:
+        raw = msgspec.json.decode(data)
+        return _appraisal_decoder.decode(data), raw.get("body") if isinstance(raw, dict) else None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidInput(f"考核文件无效：{exc}", code="bad_appraisal") from exc
+
+
+def _verify_signature(appraisal: Appraisal, raw_body: Any) -> bool:
+    try:
+        key = parse_verifier_key(appraisal.signature.key)
+        key.public_key.verify(base64.b64decode(appraisal.signature.value, validate=True), canonical(raw_body))
+    except (NoteError, InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _key_matches(appraisal: Appraisal, ledger_key: Ed25519PrivateKey | None) -> bool | None:
+    if ledger_key is None:
+        return None
+    try:
+        signer = parse_verifier_key(appraisal.signature.key).public_key
+    except NoteError:
+        return False
+    raw = PublicFormat.Raw
+    return signer.public_bytes(Encoding.Raw, raw) == ledger_key.public_key().public_bytes(Encoding.Raw, raw)
+
+
+def differences(recorded: Any, derived: Any, path: str = "") -> list[Difference]:
+    """Every leaf value that differs between two JSON trees, by path (``indicators.total.conclusion.numerator``)."""
+    found: list[Difference] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(found) >= MAX_DIFFERENCES:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+        elif isinstance(a, list) and isinstance(b, list) and (fields := _row_key(a, b)) is not None:
+            left = {_label(x, fields): x for x in a}
+            right = {_label(x, fields): x for x in b}
+            for key in sorted(set(left) | set(right)):
+                walk(left.get(key), right.get(key), f"{where}[{key}]")
+        elif isinstance(a, list) and isinstance(b, list) and all(not isinstance(x, dict | list) for x in a + b):
+            if a != b:
+                found.append(Difference(path=where, recorded=a, derived=b))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{i}]")
+        elif a != b:
+            found.append(Difference(path=where, recorded=a, derived=b))
+
+    walk(recorded, derived, path)
+    return found
+
+
+_ROW_KEYS: tuple[tuple[str, ...], ...] = (
+    ("seq",), ("official",), ("unit",), ("letter",), ("decision",), ("batch",), ("case", "step"),
+    ("case", "order"), ("case",), ("key",), ("kind", "level"),
+)
+"""Fields that name a row of a list, tried in order until one names every row uniquely."""
+
+
+def _row_key(*lists: list[Any]) -> tuple[str, ...] | None:
+    """Fields naming every row of each list uniquely, or None (then lists are compared by position)."""
+    items = [x for found in lists for x in found]
+    if not items or not all(isinstance(x, dict) for x in items):
+        return None
+    for fields in _ROW_KEYS:
+        if all(all(f in x for f in fields) for x in items) and all(
+            len({tuple(str(x[f]) for f in fields) for x in found}) == len(found) for found in lists
+        ):
+            return fields
+    return None
+
+
+def _label(item: dict[str, Any], fields: tuple[str, ...]) -> str:
+    return ",".join(f"{f}={item[f]}" for f in fields)
+
+
+def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | None = None,
+          advance: Callable[[int], None] | None = None) -> CheckResult:
+    """Re-derive an appraisal file from today's ledger and say what, if anything, differs and why."""
+    appraisal, raw_body = decode(data)
+    body, basis, rules = appraisal.body, appraisal.body.basis, projector.rules
+    reasons: list[str] = []
+    signature_valid = _verify_signature(appraisal, raw_body)
+    if not signature_valid:
+        reasons.append("签名无效：考核文件在签名后被改动，或不是用所附密钥签的")
+    key_matches = _key_matches(appraisal, ledger_key)
+    if key_matches is False:
+        reasons.append("签名密钥不是本账本的密钥")
+    rules_now = [PluginRef(name=p.name, version=p.version, config=p.config) for p in rules.plugins]
+    rules_changed = basis.rules_fingerprint != rules.fingerprint
+    if rules_changed:
+        reasons.append(f"规则集不同：考核时指纹 {basis.rules_fingerprint[:12]}…，现在 {rules.fingerprint[:12]}…；"
+                       + _rules_delta(basis.plugins, rules_now))
+    if body.software != software():
+        reasons.append(f"软件版本不同：考核时 {body.software}，现在 {software()}")
+
+    size, signed_root = basis.tree_size, bytes.fromhex(basis.root)
+    current = projector.tree_size()
+    current_root = projector.root(current)
+    result = {
+        "signature_valid": signature_valid, "key_matches_ledger": key_matches, "tree_size": size,
+        "current_size": current, "current_root": current_root.hex(), "recorded_after": max(0, current - size),
+        "rules_fingerprint": basis.rules_fingerprint, "rules_changed": rules_changed, "rules_then": basis.plugins,
+        "rules_now": rules_now, "reasons": reasons,
+    }
+    if current < size:
+        reasons.append(f"账本现有 {current} 条事件，少于考核所用的 {size} 条：历史被删减")
+        return CheckResult(reproduced=False, prefix_root_matches=False, consistent=False, consistency_proof=[],
+                           damage=[], differences=[], **result)
+
+    proof: list[bytes] = []
+    consistent = size == 0
+    if size:
+        try:
+            proof = consistency_proof(size, current, projector.reader.get_nodes(consistency_keys(size, current)))
+            verify_consistency(size, current, signed_root, current_root, proof)
+            consistent = True
+        except (ProofError, KeyError, ValueError) as exc:
+            reasons.append(f"一致性证明不成立：考核所用的前 {size} 条不再是今天日志的前缀（{exc}）")
+    by_as_of = projector.size_as_of(basis.as_of, current) if basis.as_of is not None else size
+    if by_as_of != size:
+        reasons.append(f"按 as_of（{basis.as_of}）今天选出 {by_as_of} 条事件，考核时为 {size} 条：记录时间被改动")
+
+    inputs = Inputs(period=Period(label=basis.period, start=basis.period_start, end=basis.period_end),
+                    as_of=basis.as_of, unit=basis.unit, parameters=basis.parameters)
+    snapshot = Snapshot(projector, inputs, advance=advance, size=size, verify=True)
+    prefix_root_matches = snapshot.leaf_root == signed_root
+    if not prefix_root_matches:
+        reasons.append(f"由存储的叶子重算的前 {size} 条的根与考核签名的根不同：历史被改写"
+                       f"（重算 {snapshot.leaf_root.hex() if snapshot.leaf_root else '—'}，签名 {basis.root}）")
+    for damage in snapshot.damage:
+        where = f"案件 {damage.key}" if damage.kind == "case" and damage.key else (damage.key or damage.kind)
+        reasons.append(f"序号 {damage.seq}（{where}，{damage.type}）：{damage.problem}")
+
+    diffs: list[Difference] = []
+    if any("无法解码" in d.problem for d in snapshot.damage):
+        reasons.append("前缀中有事件无法解码，无法重算考核数字")
+    else:
+        try:
+            snapshot.load_facts("appraisal")
+            recorded_raw = msgspec.json.decode(canonical(raw_body))
+            derived_raw = msgspec.json.decode(canonical(derive(snapshot)))
+            if canonical(derived_raw) != canonical(recorded_raw):
+                diffs = differences(recorded_raw, derived_raw)
+        except LedgerError as exc:
+            reasons.append(f"无法重算考核数字：{exc.message}")
+            diffs = [Difference(path="", recorded="…", derived=exc.message)]
+    if diffs and len(reasons) == 0:
+        reasons.append("数字不同，而前缀、规则集和软件版本都相同：请报告此问题")
+    reproduced = (signature_valid and consistent and prefix_root_matches and by_as_of == size
+                  and not snapshot.damage and not diffs)
+    return CheckResult(reproduced=reproduced, prefix_root_matches=prefix_root_matches, consistent=consistent,
+                       consistency_proof=[p.hex() for p in proof], damage=snapshot.damage, differences=diffs,
+                       **result)
+
+
+def _rules_delta(then: list[PluginRef], now: list[PluginRef]) -> str:
+    before = {p.name: p for p in then}
+    after = {p.name: p for p in now}
+    parts = []
+    for name in sorted(set(before) | set(after)):
+        a, b = before.get(name), after.get(name)
+        if a is None:
+            parts.append(f"新增插件 {name} {b.version if b else ''}")
+        elif b is None:
+            parts.append(f"插件 {name} 已停用")
+        elif a.version != b.version:
+            parts.append(f"插件 {name} 版本 {a.version} → {b.version}")
+        elif a.config != b.config:
+            parts.append(f"插件 {name} 配置 {canonical(a.config).decode()} → {canonical(b.config).decode()}")
+    return "；".join(parts) or "插件相同"

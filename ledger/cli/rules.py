@@ -1,0 +1,86 @@
+"""Rule plugins: which are active (``xinfang plugins``) and what they award (``xinfang awards``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import msgspec
+
+from ledger.cli import Context, handles_errors
+from rich.table import Table
+
+from ledger.cli.output import console, print_json, table
+from ledger.domain.case import CHINA
+
+
+def json_flag(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` after the subcommand, the same as the global one."""
+    return click.option("--json", "local_json", is_flag=True, help="以 JSON 输出，供程序读取")(func)
+
+
+def _settings(config: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key = value`` lines, nested tables flattened to dotted keys."""
+    lines = []
+    for key, value in sorted(config.items()):
+        if isinstance(value, dict) and value:
+            lines.extend(_settings(value, f"{prefix}{key}."))
+        else:
+            lines.append(f"{prefix}{key} = {msgspec.json.encode(value).decode()}")
+    return lines
+
+
+@click.command("plugins")
+@json_flag
+@click.pass_obj
+@handles_errors
+def plugins(ctx: Context, local_json: bool) -> None:
+    """列出生效的规则插件：版本、实现的钩子、配置和规则集指纹。"""
+    rules = ctx.rules
+    if ctx.as_json or local_json:
+        print_json({"fingerprint": rules.fingerprint, "rules_file": rules.source, "blocked": rules.blocked,
+                    "plugins": rules.plugins})
+        return
+    grid = Table(title="规则插件", title_justify="left")
+    for header in ("插件", "版本", "钩子", "配置"):
+        grid.add_column(header, overflow="fold")
+    for p in rules.plugins:
+        hooks = "\n".join(h.removeprefix("xinfang_") for h in p.hooks)
+        grid.add_row(p.name, p.version, hooks, "\n".join(_settings(p.config)) or "—")
+    console.print(grid)
+    console.print(f"规则配置文件：{rules.source or '无（全部使用默认配置）'}")
+    if rules.blocked:
+        console.print(f"已屏蔽：{'、'.join(rules.blocked)}")
+    console.print(f"规则集指纹：{rules.fingerprint}")
+
+
+@click.command("awards")
+@click.option("--period", required=True, help="考核期：2021、2021-03 或 2021-01-01..2021-06-30（按发生时间）")
+@click.option("--as-of", "as_of", default=None, help="只计入此时或之前记录的事件：2022-01-15 或 2022-01-15T18:00:00+08:00")
+@json_flag
+@click.pass_obj
+@handles_errors
+def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> None:
+    """评定考核期的“三无”等奖励：逐个乡镇、村（社区）和单位列出是否通过、未通过的原因和奖励金额。"""
+    from ledger.awards import award_report, encode
+    from ledger.facts import parse_as_of, parse_period
+
+    report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
+    if ctx.as_json or local_json:
+        sys.stdout.buffer.write(encode(report) + b"\n")
+        sys.stdout.flush()
+        return
+    for title in dict.fromkeys(v.title for v in report.verdicts):
+        rows = [(f"{v.name}（{v.unit}）", v.township_class or v.kind, "通过" if v.passed else "未通过",
+                 "\n".join(f"{f.criterion}：{f.reason}" for f in v.failures) or v.note,
+                 f"{v.amount:,}" if v.passed else "—")
+                for v in report.verdicts if v.title == title]
+        table(f"{report.period}「{title}」评定", ["单位", "类别", "结果", "未通过原因", "奖励（元）"], rows)
+    passed = sum(v.passed for v in report.verdicts)
+    console.print(f"奖励合计：{report.total:,} 元（{passed} 项通过，共评定 {len(report.verdicts)} 项）")
+    known = f"截至 {report.as_of.astimezone(CHINA):%Y-%m-%d %H:%M} 记录的前" if report.as_of else "全部"
+    console.print(f"依据：账本{known} {report.tree_size} 条事件；规则集指纹 {report.rules_fingerprint}")
+
+COMMANDS = (plugins, awards)

@@ -1,0 +1,82 @@
+"""``xinfang serve``: the HTTP API (Litestar under uvicorn) over this ledger."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ledger.cli import Context, handles_errors
+from ledger.cli.output import console, print_json
+from ledger.codec import decode_envelope
+from ledger.log import iter_log
+from ledger.tokens import TokenStore
+from schemas import events as ev
+from schemas.common import Actor
+
+DEMO_LABEL = "demo"
+APP_FACTORY = "api.app:app_from_environment"
+"""Imported by uvicorn in each worker; the core itself never imports the API."""
+
+
+def _units(ctx: Context) -> list[ev.UnitRegistered]:
+    units = []
+    for row in iter_log(ctx.ledger.recorder):
+        if row.topic == "UnitRegistered":
+            event = decode_envelope(row.state).event
+            assert isinstance(event, ev.UnitRegistered)
+            units.append(event)
+    return units
+
+
+def issue_demo_tokens(ctx: Context) -> list[tuple[Actor, str]]:
+    """Fresh tokens for every role of the demo county (earlier demo tokens are revoked)."""
+    units = _units(ctx)
+    root = next((u.code for u in units if u.parent is None), "county")
+    bureau = next((u.code for u in units if u.kind == "部门" and "信访" in u.name), root)
+    township = next((u.code for u in units if u.kind == "乡镇"), root)
+    plan = [("admin", root), ("clerk", bureau), ("handler", township), ("leader", root),
+            ("inspector", root), ("appraiser", root)]
+    issued = []
+    with TokenStore(ctx.ledger.url) as store:
+        store.revoke_labelled(DEMO_LABEL)
+        for role, unit in plan:
+            actor = Actor(id=f"demo-{role}", unit=unit, role=role)  # type: ignore[arg-type]
+            issued.append((actor, store.create(actor, label=DEMO_LABEL)))
+    return issued
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="工作进程数（PostgreSQL 上可多进程；SQLite 建议 1）")
+@click.option("--demo-tokens", is_flag=True,
+              help="为演示账本签发各角色令牌并打印（吊销之前的演示令牌）；make run 使用")
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="逐条打印请求日志")
+@click.pass_obj
+@handles_errors
+def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, access_log: bool) -> None:
+    """启动 HTTP 接口：JSON 在 /api 下，OpenAPI 文档在 /schema/openapi.json。"""
+    import uvicorn
+
+    url = ctx.ledger.url
+    if demo_tokens:
+        issued = issue_demo_tokens(ctx)
+        if ctx.as_json:
+            print_json([{"token": t, "actor": a} for a, t in issued])
+        else:
+            console.print("演示令牌（请求头 Authorization: Bearer <令牌>；重新启动会换发）：")
+            console.print("  角色       单位       令牌")
+            for actor, secret in issued:
+                console.print(f"  {actor.role:<10} {actor.unit:<10} {secret}")
+    ctx.ledger.close()
+    console.print(f"HTTP 接口：http://{host}:{port}/api　OpenAPI：http://{host}:{port}/schema/openapi.json")
+    os.environ["XINFANG_DATABASE_URL"] = url
+    if ctx.rules_file:
+        os.environ["XINFANG_RULES"] = str(ctx.rules_file)
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=access_log,
+                log_level="info", timeout_graceful_shutdown=5)
+
+
+COMMANDS = (serve,)

@@ -1,0 +1,7 @@
+"""Projections: deterministic folds over the log, persisted beside it, and the reports read from them.
+
+- :mod:`ledger.projections.state` — the fold (cases, records, 补录) shared by every report;
+- :mod:`ledger.projections.tables` — the projection tables and positions, per engine;
+- :mod:`ledger.projections.runner` — catch up, rebuild, follow, replay a prefix (as of);
+- :mod:`ledger.projections.reports` — case board, accountability and indicators for a period.
+"""

@@ -1,0 +1,352 @@
+"""The fold: what every report reads, built from the log one event at a time.
+
+Three parts, each a projection with its own position (see :mod:`ledger.projections.runner`):
+
+- ``cases``: per case, the :class:`~ledger.domain.case.Case` of the shared
+  :func:`~ledger.domain.case.evolve` plus the few facts reports need that the case state
+  does not keep — who did each step and when, ratings with their day and unit, the
+  units that held the case, follow-up visits;
+- ``records``: every other aggregate (units, officials, letters, accountability
+  decisions, receptions, backlog batches, disputes, incidents), its creating event and
+  the days its follow-ups happened;
+- ``backfill``: entries recorded long after they happened (补录), and how many entries
+  each actor and unit recorded per business day (the denominator of the 补录 rate).
+
+The fold is deterministic and depends on the events only (not on rules, not on the
+clock), so a state folded incrementally equals one folded from zero, and the state of
+a log prefix is the state of the ledger as of the prefix's last ``recorded_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from uuid import UUID
+
+import msgspec
+
+from ledger.domain.case import CHINA, Case, evolve
+from ledger.domain.records import _mark, key_of
+from schemas import events as ev
+from schemas.events import AnyEvent, Envelope
+
+BACKFILL_FLOOR = timedelta(hours=24)
+"""Entries recorded at least this long after they happened are kept; reports pick a threshold above."""
+
+
+_CHINA_OFFSET = timedelta(hours=8)
+_in_china_time: dict[tzinfo, bool] = {}
+
+
+def day_of(moment: datetime) -> date:
+    """Business day in China, as :func:`ledger.domain.case.business_day` gives it.
+
+    Decoded times carry fixed-offset zones that msgspec shares between values, so whether
+    a zone is China time is remembered per zone object instead of converting every time.
+    """
+    zone = moment.tzinfo
+    china = _in_china_time.get(zone)  # type: ignore[arg-type]
+    if china is None:
+        china = type(zone) is timezone and moment.utcoffset() == _CHINA_OFFSET
+        if type(zone) is timezone:
+            _in_china_time[zone] = china
+    return moment.date() if china else moment.astimezone(CHINA).date()
+
+
+# ── Per case ─────────────────────────────────────────────────────────────────
+
+
+class Action(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A step on a case that someone answers for: who, for which unit, on which business day."""
+
+    step: str
+    actor: str
+    unit: str
+    day: date
+    target: str | None = None
+    """Where the case was sent (route, reassign) or which 督办 was answered."""
+
+
+class Rated(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A rating (or 超期未评价) with its day and the unit it is charged to."""
+
+    party: str
+    rating: str
+    day: date
+    unit: str
+
+
+class FollowUp(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    day: date
+    reached: bool
+    verified: bool | None
+    onsite: bool
+    rectification: bool
+
+
+class CaseFacts(msgspec.Struct, kw_only=True, gc=False):
+    """One case: its state and the facts around it.
+
+    The fold replaces its fields in place. Tuples of ``gc=False`` Structs and no reference
+    cycles: after the first collection the garbage collector no longer visits any of it,
+    which matters with a million events in memory.
+    """
+
+    case: Case
+    actions: tuple[Action, ...] = ()
+    ratings: tuple[Rated, ...] = ()
+    units: tuple[str, ...] = ()
+    """Units that held the case, in order (a unit appears again if the case came back to it)."""
+    leader_on: date | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """The responsible unit now, or the registering one before routing."""
+        return self.case.current_unit or self.case.registered_by
+
+
+def _actor_step(step: str) -> Callable[[CaseFacts, Envelope, date], None]:
+    def record(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+        actor = envelope.actor
+        facts.actions += (Action(step, actor.id, actor.unit, day, getattr(envelope.event, "to_unit", None)),)
+
+    return record
+
+
+def _handed(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    actor = envelope.actor
+    target = getattr(envelope.event, "to_unit", None)
+    facts.actions += (Action("route", actor.id, actor.unit, day, target),)
+    if target:
+        facts.units += (target,)
+
+
+def _reassigned(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    e = envelope.event
+    assert isinstance(e, ev.JurisdictionObjectionResolved)
+    actor = envelope.actor
+    facts.actions += (Action("objection_ruling", actor.id, actor.unit, day, e.to_unit),)
+    if e.ruling == "异议成立" and e.to_unit:
+        facts.units += (e.to_unit,)
+
+
+def _rated(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    e = envelope.event
+    assert isinstance(e, ev.SatisfactionRated | ev.RatingExpired)
+    rating = e.rating if isinstance(e, ev.SatisfactionRated) else "超期未评价"
+    case = facts.case
+    unit = case.registered_by if e.party == "信访部门" else (case.current_unit or case.registered_by)
+    facts.ratings += (Rated(e.party, rating, day, unit),)
+
+
+def _leader(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    if facts.leader_on is None:
+        facts.leader_on = day
+
+
+def _followed(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    e = envelope.event
+    assert isinstance(e, ev.FollowUpVisited)
+    facts.follow_ups += (FollowUp(day, e.reached, e.satisfaction_verified, e.onsite_check, e.rectification_ordered),)
+
+
+def _answered(facts: CaseFacts, envelope: Envelope, day: date) -> None:
+    e = envelope.event
+    assert isinstance(e, ev.SupervisionAnswered)
+    actor = envelope.actor
+    facts.actions += (Action("answer", actor.id, actor.unit, day, e.order),)
+
+
+CASE_EXTRAS: dict[type, Callable[[CaseFacts, Envelope, date], None]] = {
+    ev.CaseForwarded: _handed,
+    ev.CaseAssigned: _handed,
+    ev.CaseReferred: _handed,
+    ev.PetitionerRedirected: _handed,
+    ev.RoutedToStatutoryChannel: _handed,
+    ev.CaseAccepted: _actor_step("accept"),
+    ev.AcceptanceRefused: _actor_step("refuse"),
+    ev.JurisdictionObjected: _actor_step("object"),
+    ev.JurisdictionObjectionResolved: _reassigned,
+    ev.DecisionIssued: _actor_step("decide"),
+    ev.DecisionServed: _actor_step("serve"),
+    ev.ReviewDecided: _actor_step("review"),
+    ev.ReReviewDecided: _actor_step("rereview"),
+    ev.CaseConcluded: _actor_step("conclude"),
+    ev.SatisfactionRated: _rated,
+    ev.RatingExpired: _rated,
+    ev.LeaderAssigned: _leader,
+    ev.FollowUpVisited: _followed,
+    ev.SupervisionAnswered: _answered,
+}
+"""Events that add to :class:`CaseFacts` beyond the case state; the rest only evolve the case."""
+
+
+# ── Other aggregates ─────────────────────────────────────────────────────────
+
+
+class RecordFacts(msgspec.Struct, kw_only=True, gc=False):
+    """A non-case aggregate: its creating event, who recorded it, and when each follow-up happened."""
+
+    kind: str
+    key: str
+    day: date
+    actor: str
+    unit: str
+    event: AnyEvent  # type: ignore[valid-type]
+    done: dict[str, date] = {}
+    """Follow-up mark (event type, or ``BacklogCaseResolved:<case>``) → business day."""
+
+
+# ── 补录 ─────────────────────────────────────────────────────────────────────
+
+
+class Late(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """An entry recorded at least :data:`BACKFILL_FLOOR` after it happened (imports excluded)."""
+
+    seq: int
+    aggregate_id: str
+    kind: str
+    key: str | None
+    """Record key, or the number of a registration; None for later case events (the case knows it)."""
+    type: str
+    actor: str
+    unit: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+Activity = dict[tuple[str, str, date], int]
+"""(actor, unit, business day) → entries recorded (imports excluded)."""
+
+
+# ── The whole state ──────────────────────────────────────────────────────────
+
+
+class State:
+    """The folded state of a log prefix ``[0, size)``; reports read nothing else."""
+
+    __slots__ = ("activity", "cases", "late", "records", "size")
+
+    def __init__(self) -> None:
+        self.cases: dict[int, CaseFacts] = {}
+        """By ``originator_id.int`` (an int hashes faster than a UUID)."""
+        self.records: dict[int, RecordFacts] = {}
+        self.late: dict[int, Late] = {}
+        self.activity: Activity = {}
+        self.size = 0
+
+    def case_by_number(self) -> dict[str, CaseFacts]:
+        return {facts.case.number: facts for facts in self.cases.values()}
+
+    def key_of(self, late: Late) -> str:
+        """The case number or record key an entry is about."""
+        if late.key is not None:
+            return late.key
+        facts = self.cases.get(UUID(late.aggregate_id).int)
+        return facts.case.number if facts is not None else late.aggregate_id
+
+
+class CaseFold:
+    """Folds case events into ``State.cases``; ``touched`` collects what changed (for writing)."""
+
+    name = "cases"
+
+    def __init__(self, state: State) -> None:
+        self.cases = state.cases
+        self.touched: set[int] = set()
+
+    def __call__(self, seq: int, envelope: Envelope) -> None:
+        """Fold one case event (the caller routes by aggregate kind)."""
+        e = envelope.event
+        oid = envelope.originator_id.int
+        facts = self.cases.get(oid)
+        if facts is None:
+            case = evolve(None, envelope)
+            actor = envelope.actor
+            self.cases[oid] = CaseFacts(case=case, actions=(Action("register", actor.id, actor.unit, case.received_on),))
+        else:
+            facts.case = evolve(facts.case, envelope)
+            extra = CASE_EXTRAS.get(type(e))
+            if extra is not None:
+                extra(facts, envelope, day_of(envelope.occurred_at))
+        self.touched.add(oid)
+
+
+class RecordFold:
+    """Folds every non-case event into ``State.records``."""
+
+    name = "records"
+
+    def __init__(self, state: State) -> None:
+        self.records = state.records
+        self.touched: set[int] = set()
+
+    def __call__(self, seq: int, envelope: Envelope) -> None:
+        """Fold one event of another aggregate (the caller routes by aggregate kind)."""
+        e = envelope.event
+        oid = envelope.originator_id.int
+        record = self.records.get(oid)
+        day = day_of(envelope.occurred_at)
+        if record is None:
+            actor = envelope.actor
+            self.records[oid] = RecordFacts(
+                kind=e.aggregate, key=key_of(e), day=day, actor=actor.id, unit=actor.unit, event=e
+            )
+        else:
+            record.done.setdefault(_mark(e), day)
+        self.touched.add(oid)
+
+
+class BackfillFold:
+    """Collects late entries and counts entries per actor, unit and business day."""
+
+    name = "backfill"
+
+    def __init__(self, state: State) -> None:
+        self.late = state.late
+        self.activity = state.activity
+        self.new_late: list[Late] = []
+        self.touched = False
+        """Whether anything was folded since the last write (the activity table is small: written whole)."""
+
+    def __call__(self, seq: int, envelope: Envelope) -> None:
+        if envelope.batch is not None:
+            return  # migrated history is not a back-dated entry
+        actor = envelope.actor
+        occurred = envelope.occurred_at
+        key = (actor.id, actor.unit, day_of(occurred))
+        activity = self.activity
+        activity[key] = activity.get(key, 0) + 1
+        self.touched = True
+        if envelope.recorded_at - occurred >= BACKFILL_FLOOR:
+            e = envelope.event
+            record_key = key_of(e) if e.key_field is not None else None
+            late = Late(seq, str(envelope.originator_id), e.aggregate, record_key, type(e).__name__,
+                        actor.id, actor.unit, occurred, envelope.recorded_at)
+            self.late[seq] = late
+            self.new_late.append(late)
+
+
+Fold = CaseFold | RecordFold | BackfillFold
+FOLDS: tuple[type[CaseFold] | type[RecordFold] | type[BackfillFold], ...] = (CaseFold, RecordFold, BackfillFold)
+PROJECTIONS: tuple[str, ...] = tuple(f.name for f in FOLDS)
+
+
+def _skip(seq: int, envelope: Envelope) -> None:
+    pass
+
+
+def stepper(folds: list[Fold]) -> Callable[[int, Envelope], None]:
+    """One call per event that routes it to the given folds: replay's inner loop."""
+    cases: Callable[[int, Envelope], None] = next((f for f in folds if isinstance(f, CaseFold)), _skip)
+    records: Callable[[int, Envelope], None] = next((f for f in folds if isinstance(f, RecordFold)), _skip)
+    backfill = next((f for f in folds if isinstance(f, BackfillFold)), None)
+    if backfill is None:
+        def step(seq: int, envelope: Envelope) -> None:
+            (cases if envelope.event.aggregate == "case" else records)(seq, envelope)
+    else:
+        def step(seq: int, envelope: Envelope) -> None:
+            (cases if envelope.event.aggregate == "case" else records)(seq, envelope)
+            backfill(seq, envelope)
+    return step

@@ -1,0 +1,172 @@
+"""Every role against every route: own unit, foreign unit, and the 检举 case as the accused unit.
+
+The expected answer of each (route, caller, case) is computed from the rules in
+:mod:`api.policy` written out again here in plain terms; a refused request must write nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from api_world import CASES, TOKENS, VISIBLE, World
+
+WRITERS_OF = {
+    "CorrectEvent": {"clerk", "handler", "leader", "admin"},
+    "IssueDecision": {"handler", "leader", "admin"},
+}
+IDENTITY_ROLES = {"clerk", "handler", "leader"}
+CALLERS = [*TOKENS, None, "bogus"]
+NOW = datetime.now().astimezone().isoformat()
+
+
+def role(caller: str | None) -> str | None:
+    return TOKENS[caller].role if caller in TOKENS else None
+
+
+def sees(caller: str, number: str) -> bool:
+    return number in VISIBLE[caller]
+
+
+def case_write(command: str, caller: str | None, number: str, success: int) -> int:
+    if caller not in TOKENS:
+        return 401
+    if role(caller) not in WRITERS_OF[command]:
+        return 403
+    return success if sees(caller, number) else 404
+
+
+def case_read(caller: str | None, number: str) -> int:
+    if caller not in TOKENS:
+        return 401
+    return 200 if sees(caller, number) else 404
+
+
+def identity_read(caller: str | None, number: str) -> int:
+    if caller not in TOKENS:
+        return 401
+    if role(caller) not in IDENTITY_ROLES:
+        return 403
+    return 200 if sees(caller, number) else 404
+
+
+def request(world: World, caller: str | None, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Authorization": "Bearer xft_not-a-real-token"} if caller == "bogus" else world.headers(caller)
+    if method == "GET":
+        return world.client.get(path, headers=headers)
+    if method == "PUT":
+        return world.client.put(path, json=body, headers=headers)
+    if method == "DELETE":
+        return world.client.delete(path, headers=headers)
+    return world.post(path, body, who=None, headers=headers)
+
+
+Check = tuple[str, str, Any, Callable[[str | None], int]]
+
+
+def checks_for_case(number: str) -> list[Check]:
+    ref = CASES[number]
+    correct = {"type": "CorrectEvent", "case": number, "occurred_at": NOW, "corrects_version": 1, "reason": "测试"}
+    decide = {"type": "IssueDecision", "case": number, "occurred_at": NOW, "outcome": "支持"}
+    return [
+        ("GET", f"/api/cases/{number}", None, lambda c: case_read(c, number)),
+        ("GET", f"/api/cases/{number}/timeline", None, lambda c: case_read(c, number)),
+        ("GET", f"/api/cases/{number}/proof", None, lambda c: case_read(c, number)),
+        ("POST", f"/api/cases/{number}/commands", decide, lambda c: case_write("IssueDecision", c, number, 409)),
+        ("POST", f"/api/cases/{number}/commands", correct, lambda c: case_write("CorrectEvent", c, number, 201)),
+        ("GET", f"/api/cases/{number}/petitioners/{ref}", None, lambda c: identity_read(c, number)),
+        ("PUT", f"/api/cases/{number}/petitioners/{ref}", {"name": "张三"}, lambda c: identity_read(c, number)),
+        ("DELETE", f"/api/petitioners/{ref}", None,
+         lambda c: 401 if c not in TOKENS else 403 if role(c) != "admin" else 200 if sees(c, number) else 404),
+    ]
+
+
+def global_checks() -> list[Check]:
+    authed: Callable[[str | None], int] = lambda c: 200 if c in TOKENS else 401  # noqa: E731
+    admin_only: Callable[[str | None], int] = lambda c: 401 if c not in TOKENS else 201 if role(c) == "admin" else 403  # noqa: E731
+    letter = {"type": "IssueRecommendation", "occurred_at": NOW, "kind": "督办单", "to_unit": "town-b",
+              "reply_due": "2026-12-31"}
+    return [
+        ("GET", "/api/cases", None, authed),
+        ("GET", "/api/overdue", None, authed),
+        ("GET", "/api/units", None, authed),
+        ("GET", "/api/officials", None, authed),
+        ("GET", "/api/me", None, authed),
+        ("GET", "/api/integrity/consistency?old=1", None, authed),
+        ("GET", "/api/integrity/checkpoint", None, authed),
+        ("GET", "/api/integrity/verifier-key", None, authed),
+        ("GET", "/api/feed?from_seq=0&wait=0", None, authed),
+        ("GET", "/api/units/town-b", None,
+         lambda c: 401 if c not in TOKENS else 200 if c in {"admin", "leader", "inspector", "appraiser", "handler-b"}
+         else 404),
+        ("POST", "/api/units", {"type": "RegisterUnit", "occurred_at": NOW, "code": "new-unit", "name": "新乡",
+                                "kind": "乡镇", "parent": "county"}, admin_only),
+        ("POST", "/api/officials", {"type": "RegisterOfficial", "occurred_at": NOW, "code": "new-official",
+                                    "name": "新干部", "unit": "town-b", "title": "干事"}, admin_only),
+        ("POST", "/api/commands", letter,
+         lambda c: 401 if c not in TOKENS else 201 if role(c) == "admin" else 403),
+        ("GET", "/api/reports/awards?period=2021", None,
+         lambda c: 401 if c not in TOKENS else 200 if role(c) in {"admin", "leader", "inspector", "appraiser"} else 403),
+        ("POST", "/api/imports", b"", lambda c: 401 if c not in TOKENS else 400 if role(c) in {"admin", "clerk"}
+         else 403),
+    ]
+
+
+def test_every_role_on_every_route(world: World) -> None:
+    for number, ref in CASES.items():
+        world.client.put(f"/api/cases/{number}/petitioners/{ref}", json={"name": "李四"},
+                         headers=world.headers("clerk"))
+    counter = itertools.count()
+    failures = []
+    checks = [check for number in CASES for check in checks_for_case(number)] + global_checks()
+    for (method, path, body, expected), caller in itertools.product(checks, CALLERS):
+        if isinstance(body, dict) and body.get("type"):
+            body = {**body, "command_id": f"m-{next(counter)}"}
+            if body["type"] in {"RegisterUnit", "RegisterOfficial", "IssueRecommendation"}:
+                key = {"RegisterUnit": "code", "RegisterOfficial": "code", "IssueRecommendation": "letter"}[body["type"]]
+                body[key] = f"{body.get(key, 'L')}-{body['command_id']}"
+        before = world.size()
+        response = request(world, caller, method, path, body)
+        want = expected(caller)
+        if response.status_code != want:
+            failures.append(f"{method} {path} as {caller}: {response.status_code} ≠ {want}: {response.text[:160]}")
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json"), path
+            if world.size() != before:
+                failures.append(f"{method} {path} as {caller}: refused ({response.status_code}) but wrote")
+    assert not failures, "\n".join(failures)
+
+
+def test_search_and_feed_show_only_visible_cases(world: World) -> None:
+    for caller in TOKENS:
+        found = {item["number"] for item in world.get("/api/cases", caller).json()["items"]}
+        assert found == VISIBLE[caller], caller
+        board = {item["number"] for item in world.get("/api/overdue", caller).json()["items"]}
+        assert board <= VISIBLE[caller], caller
+        feed = world.get("/api/feed?from_seq=0&wait=0", caller).text
+        keys = {line.split('"key":"')[1].split('"')[0] for line in feed.splitlines()
+                if line.startswith("data:") and '"aggregate":"case"' in line}
+        assert keys == VISIBLE[caller], caller
+
+
+def test_the_recorded_actor_is_the_token_s(world: World) -> None:
+    body = {"type": "CorrectEvent", "command_id": "actor-1", "case": "A-1", "occurred_at": NOW,
+            "corrects_version": 1, "reason": "测试"}
+    assert world.post("/api/cases/A-1/commands", body, "handler-a").status_code == 201
+    smuggled = {**body, "command_id": "actor-2", "actor": {"id": "admin-1", "unit": "county", "role": "admin"}}
+    assert world.post("/api/cases/A-1/commands", smuggled, "handler-a").status_code == 400
+    last = world.get("/api/cases/A-1/timeline", "handler-a").json()[-1]
+    assert last["actor"] == {"id": "handler-a", "unit": "town-a", "role": "handler"}
+    assert last["command_id"] == "actor-1"
+
+
+@pytest.mark.parametrize("caller", ["handler-a", "inspector"])
+def test_inclusion_proof_by_seq_respects_confidentiality(world: World, caller: str) -> None:
+    timeline = world.get("/api/cases/J-1/timeline", "inspector").json()
+    seq = timeline[0]["seq"]
+    response = world.get(f"/api/integrity/inclusion?seq={seq}", caller)
+    assert response.status_code == (200 if caller == "inspector" else 404)
