@@ -31,7 +31,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException()
         context: ApiContext = connection.app.state["context"]
-        actor = await anyio.to_thread.run_sync(context.actor_for, token)
+        known, actor = context.cached_actor(token)
+        if not known:
+            actor = await anyio.to_thread.run_sync(context.actor_for, token)
         if actor is None:
             raise NotAuthorizedException()
         return AuthenticationResult(user=actor, auth=token)

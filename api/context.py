@@ -50,6 +50,8 @@ class ApiContext:
         self._vault: Vault | None = None
         self._vault_lock = threading.Lock()
         self._token_cache: dict[str, tuple[float, Actor | None]] = {}
+        self.integrity: Any = None
+        """The proof service (:class:`api.integrity.service.Integrity`), made on first use."""
 
     def today(self) -> date:
         return business_day(self.clock())
@@ -69,11 +71,18 @@ class ApiContext:
 
     # ── auth ─────────────────────────────────────────────────────────────────
 
-    def actor_for(self, token: str) -> Actor | None:
-        now = time.monotonic()
+    def cached_actor(self, token: str) -> tuple[bool, Actor | None]:
+        """``(True, actor)`` when the token was looked up recently; no I/O, safe on the event loop."""
         cached = self._token_cache.get(token)
-        if cached is not None and now - cached[0] < TOKEN_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+            return True, cached[1]
+        return False, None
+
+    def actor_for(self, token: str) -> Actor | None:
+        known, actor = self.cached_actor(token)
+        if known:
+            return actor
+        now = time.monotonic()
         actor = self.tokens.lookup(token)
         if len(self._token_cache) > 10_000:
             self._token_cache.clear()

@@ -21,9 +21,9 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def integrity(ctx: ApiContext) -> Integrity:
-    service: Integrity | None = getattr(ctx, "integrity", None)
-    if service is None:
-        service = ctx.integrity = Integrity(ctx.ledger)  # type: ignore[attr-defined]
+    if ctx.integrity is None:
+        ctx.integrity = Integrity(ctx.ledger)
+    service: Integrity = ctx.integrity
     return service
 
 

@@ -149,9 +149,17 @@ TRANSITIONS: dict[type[Event], tuple[frozenset[Stage], Stage | None]] = {
 }
 
 ALLOWED_AFTER_BAR: frozenset[type[Event]] = frozenset(
-    {ev.CaseConcluded, ev.ConclusionCertified, ev.FollowUpVisited, ev.CaseArchived, ev.EventCorrected}
+    {
+        ev.CaseConcluded,
+        ev.ConclusionCertified,
+        ev.FollowUpVisited,
+        ev.CaseArchived,
+        ev.EventCorrected,
+        ev.SatisfactionRated,
+        ev.RatingExpired,
+    }
 )
-"""After 不再受理 (C22 art 36) only closing the file is left."""
+"""After 不再受理 (C22 art 36) only closing the file is left — and the petitioner's rating."""
 
 # Clearer words for the moves clerks get wrong most often: (event, stage) → reason.
 SPECIFIC_REFUSALS: dict[tuple[type[Event], Stage], str] = {
