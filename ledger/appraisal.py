@@ -30,8 +30,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.awards import evaluate_awards
 from ledger.domain.case import CHINA
-from ledger.errors import InvalidInput, LedgerError
-from ledger.integrity.merkle import ProofError, consistency_keys, consistency_proof, verify_consistency
+from ledger.errors import IntegrityFailure, InvalidInput, LedgerError
+from ledger.integrity.checkpoints import Checkpoints
+from ledger.integrity.merkle import ProofError, verify_consistency
 from ledger.integrity.note import NoteError, parse_verifier_key, verifier_key
 from ledger.projections.reports import Inputs, Snapshot
 from ledger.projections.runner import Projector
@@ -40,16 +41,12 @@ from schemas.reports import (
     Appraisal,
     AppraisalBody,
     CheckResult,
-    Damage,
     Difference,
     Parameters,
     PluginRef,
     Signature,
 )
 from schemas.rules import AwardReport
-
-KEY_NAME = "xinfang-ledger"
-"""Name in the verifier key (``<name>+<key id>+<key>``) of appraisal signatures."""
 
 MAX_DIFFERENCES = 500
 
@@ -86,10 +83,11 @@ def derive(snapshot: Snapshot) -> AppraisalBody:
     )
 
 
-def sign(body: AppraisalBody, key: Ed25519PrivateKey) -> Appraisal:
+def sign(body: AppraisalBody, key: Ed25519PrivateKey, name: str) -> Appraisal:
+    """Sign the canonical body; ``name`` is the log's origin, so the verifier key is the one its checkpoints use."""
     signature = key.sign(canonical(body))
     return Appraisal(body=body, signature=Signature(
-        key=verifier_key(KEY_NAME, key.public_key()), value=base64.b64encode(signature).decode("ascii"),
+        key=verifier_key(name, key.public_key()), value=base64.b64encode(signature).decode("ascii"),
     ))
 
 
@@ -107,7 +105,7 @@ def appraise(projector: Projector, period: Period, as_of: datetime | None, key: 
         )
     inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters())
     snapshot = Snapshot(projector, inputs, plugins_for="appraisal", advance=advance)
-    return sign(derive(snapshot), key)
+    return sign(derive(snapshot), key, Checkpoints(projector.reader, projector.url).origin())
 
 
 def encode(appraisal: Appraisal) -> bytes:
@@ -230,14 +228,14 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
         return CheckResult(reproduced=False, prefix_root_matches=False, consistent=False, consistency_proof=[],
                            damage=[], differences=[], **result)
 
-    proof: list[bytes] = []
+    proof: list[str] = []
     consistent = size == 0
     if size:
         try:
-            proof = consistency_proof(size, current, projector.reader.get_nodes(consistency_keys(size, current)))
-            verify_consistency(size, current, signed_root, current_root, proof)
+            proof = projector.proofs.consistency(size, current).path
+            verify_consistency(size, current, signed_root, current_root, [bytes.fromhex(h) for h in proof])
             consistent = True
-        except (ProofError, KeyError, ValueError) as exc:
+        except (ProofError, IntegrityFailure) as exc:
             reasons.append(f"一致性证明不成立：考核所用的前 {size} 条不再是今天日志的前缀（{exc}）")
     by_as_of = projector.size_as_of(basis.as_of, current) if basis.as_of is not None else size
     if by_as_of != size:
@@ -253,6 +251,8 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
     for damage in snapshot.damage:
         where = f"案件 {damage.key}" if damage.kind == "case" and damage.key else (damage.key or damage.kind)
         reasons.append(f"序号 {damage.seq}（{where}，{damage.type}）：{damage.problem}")
+    if snapshot.damage or not prefix_root_matches:
+        reasons.append("全面核验整个账本：xinfang verify")
 
     diffs: list[Difference] = []
     if any("无法解码" in d.problem for d in snapshot.damage):
@@ -272,7 +272,7 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
     reproduced = (signature_valid and consistent and prefix_root_matches and by_as_of == size
                   and not snapshot.damage and not diffs)
     return CheckResult(reproduced=reproduced, prefix_root_matches=prefix_root_matches, consistent=consistent,
-                       consistency_proof=[p.hex() for p in proof], damage=snapshot.damage, differences=diffs,
+                       consistency_proof=proof, damage=snapshot.damage, differences=diffs,
                        **result)
 
 

@@ -1000,7 +1000,7 @@ def _days_between(earlier: Step, later: Step) -> int:
 
 
 class SimulatedClock:
-    """The ledger's clock during the build: the submission time of the command being decided."""
+    """The ledger's clock during the build: the submission time of the run being saved."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -1017,8 +1017,9 @@ class Submission:
     command: Command
 
     @property
-    def run(self) -> tuple[Actor, str | None]:
-        return self.step.actor, self.step.batch
+    def run(self) -> tuple[Actor, str | None, datetime]:
+        """Entries are saved together when the same actor submits them within the same hour."""
+        return self.step.actor, self.step.batch, self.step.submitted.replace(minute=0, second=0, microsecond=0)
 
 
 def _submissions(chains: list[list[Step]], seed: int) -> list[Submission]:
@@ -1031,19 +1032,13 @@ def _submissions(chains: list[list[Step]], seed: int) -> list[Submission]:
     ]
 
 
-def _commands(run: list[Submission], clock: SimulatedClock) -> Iterator[Command]:
-    """Hand the ledger one command at a time, with the clock at its submission time."""
-    for submission in run:
-        clock.now = submission.step.submitted
-        yield submission.command
-
-
 def _submit(ledger: Ledger, clock: SimulatedClock, submissions: list[Submission], progress: Progress) -> Counter[str]:
     """Stream everything through ``execute_many``, one call per run of the same actor and batch."""
     written: Counter[str] = Counter()
-    for (actor, batch), group in groupby(progress(submissions, len(submissions)), key=attrgetter("run")):
+    for (actor, batch, _), group in groupby(progress(submissions, len(submissions)), key=attrgetter("run")):
         run = list(group)
-        outcomes = ledger.execute_many(_commands(run, clock), actor, batch=batch, chunk=500)
+        clock.now = run[-1].step.submitted  # a run is saved when its last entry is submitted
+        outcomes = ledger.execute_many([s.command for s in run], actor, batch=batch, chunk=500)
         for submission, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 raise RuntimeError(

@@ -1,27 +1,24 @@
-"""Proofs and checkpoints for the API, from the stored tree (RFC 9162) and the ledger's key.
+"""Proofs and checkpoints for the API: the core's proof and checkpoint services
+(:mod:`ledger.integrity.proofs`, :mod:`ledger.integrity.checkpoints`), in the API's wire shapes.
 
-Built on :mod:`ledger.integrity.merkle` (proof planning over stored perfect subtrees: one node
-query per proof) and :mod:`ledger.integrity.note` (C2SP signed notes). When the core's proof
-service (``ledger.integrity.proofs``) provides the same operations, this module is where the API
-switches to it.
+The checkpoint origin and the verifier key's name are the ledger's log name (see
+:mod:`ledger.integrity.checkpoints`); every checkpoint handed out is also kept in the ledger's
+append-only ``ledger_checkpoints`` table.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import base64
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.problems import ApiProblem
 from ledger.application import Ledger
-from ledger.errors import LedgerError
-from ledger.integrity import merkle, note
-from ledger.integrity.keys import key_path, load_key
-from ledger.store import LedgerReader
-
-ORIGIN = "xinfang-ledger"
-"""Checkpoint origin and key name when the core does not name them."""
+from ledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
+from ledger.integrity import proofs
+from ledger.integrity.checkpoints import Checkpoints
 
 
 class InclusionProof(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,75 +52,68 @@ class ConsistencyProof(msgspec.Struct, frozen=True, kw_only=True):
     path: list[str]
 
 
+T = TypeVar("T")
+
+
 def bad(detail: str) -> ApiProblem:
     return ApiProblem("malformed-request", detail, code="invalid_tree_size")
+
+
+def _inclusion(proof: proofs.InclusionProof) -> InclusionProof:
+    return InclusionProof(seq=proof.leaf_index, tree_size=proof.tree_size,
+                          leaf=base64.b64decode(proof.leaf).decode("utf-8"), leaf_hash=proof.leaf_hash,
+                          path=proof.path, root=proof.root)
 
 
 class Integrity:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.reader: LedgerReader = ledger.recorder  # type: ignore[assignment]
-        self._key: Ed25519PrivateKey | None = None
+        self.proofs = proofs.Proofs(ledger.recorder)
+        self.checkpoints = Checkpoints(ledger.recorder, ledger.url)
 
     def tree_size(self) -> int:
-        return self.reader.tree_size()
-
-    def _size(self, size: int | None) -> int:
-        current = self.tree_size()
-        if size is None:
-            return current
-        if size > current:
-            raise bad(f"树大小 {size} 超过账本当前大小 {current}")
-        return size
+        return self.proofs.tree_size()
 
     def root(self, size: int) -> bytes:
-        return merkle.root_at(size, self.reader.get_nodes(merkle.root_keys(size)))
+        return self._call(self.proofs.root, size)
+
+    @staticmethod
+    def _call(func: Callable[..., T], *args: Any) -> T:
+        try:
+            return func(*args)
+        except InvalidInput as exc:
+            raise bad(exc.message) from exc
+        except NotFound as exc:
+            raise ApiProblem("not-found", exc.message, code=exc.code) from exc
 
     def inclusion(self, seq: int, size: int | None = None) -> InclusionProof:
-        size = self._size(size)
-        if seq >= size:
-            raise bad(f"序号 {seq} 不在大小为 {size} 的树中（序号从 0 起）")
-        rows = self.reader.select_leaves(seq, 1)
-        if not rows or rows[0].seq != seq:
-            raise ApiProblem("not-found", f"没有序号为 {seq} 的事件", code="unknown_seq")
-        keys = merkle.inclusion_keys(seq, size) | set(merkle.root_keys(size))
-        nodes = self.reader.get_nodes(keys)
-        path = merkle.inclusion_proof(seq, size, nodes)
-        return InclusionProof(seq=seq, tree_size=size, leaf=rows[0].leaf.decode(), leaf_hash=rows[0].leaf_hash.hex(),
-                              path=[h.hex() for h in path], root=merkle.root_at(size, nodes).hex())
+        return _inclusion(self._call(self.proofs.inclusion, seq, size))
 
     def case_proof(self, seqs: list[int], number: str, size: int | None = None) -> CaseProof:
-        size = self._size(size)
-        proofs = [self.inclusion(seq, size) for seq in seqs if seq < size]
-        return CaseProof(number=number, tree_size=size, root=self.root(size).hex(), events=proofs)
+        """The case's events (``seqs``, from the caller's timeline) against one tree size."""
+        size = self._call(self.proofs.size, size)
+        proof = self._call(self.proofs.case_proof, number, size)
+        events = [_inclusion(event.proof) for event in proof.events if event.proof.leaf_index in set(seqs)]
+        return CaseProof(number=number, tree_size=proof.tree_size, root=proof.root, events=events)
 
     def consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
-        new = self._size(new)
-        if old < 1 or old > new:
-            raise bad(f"一致性证明需要 1 ≤ old（{old}）≤ new（{new}）")
-        keys = merkle.consistency_keys(old, new) | set(merkle.root_keys(old)) | set(merkle.root_keys(new))
-        nodes = self.reader.get_nodes(keys)
-        return ConsistencyProof(old_size=old, new_size=new, old_root=merkle.root_at(old, nodes).hex(),
-                                new_root=merkle.root_at(new, nodes).hex(),
-                                path=[h.hex() for h in merkle.consistency_proof(old, new, nodes)])
+        proof = self._call(self.proofs.consistency, old, new)
+        return msgspec.convert(msgspec.to_builtins(proof), ConsistencyProof)
 
     # ── checkpoints ──────────────────────────────────────────────────────────
 
-    def _signing_key(self) -> Ed25519PrivateKey:
-        if self._key is None:
-            path: Path = key_path(self.ledger.url)
-            try:
-                self._key = load_key(path)
-            except LedgerError as exc:
-                raise ApiProblem("not-found", f"账本尚无签名密钥：{exc.message}", code="no_signing_key") from exc
-        return self._key
+    @staticmethod
+    def _signed(func: Callable[[], str]) -> str:
+        try:
+            return func()
+        except ConfigError as exc:
+            raise ApiProblem("not-found", f"账本尚无签名密钥：{exc.message}", code="no_signing_key") from exc
+        except LedgerError as exc:
+            raise ApiProblem("not-found", exc.message, code=exc.code) from exc
 
     def verifier_key(self) -> str:
-        return note.verifier_key(ORIGIN, self._signing_key().public_key())
+        return self._signed(self.checkpoints.verifier_key)
 
     def checkpoint(self) -> str:
-        """A signed checkpoint (C2SP tlog-checkpoint) of the tree as it is now."""
-        key = self._signing_key()
-        size = self.tree_size()
-        body = note.format_checkpoint(note.Checkpoint(origin=ORIGIN, size=size, root=self.root(size)))
-        return note.sign_note(body, ORIGIN, key)
+        """A signed checkpoint (C2SP tlog-checkpoint) of the tree as it is now, kept in the ledger."""
+        return self._signed(self.checkpoints.issue)

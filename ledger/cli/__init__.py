@@ -83,9 +83,9 @@ def main(click_ctx: click.Context, db: str | None, rules_file: str | None, as_js
 
 
 def _register() -> None:
-    from ledger.cli import cases, people, reports, rules, serve, setup, tokens
+    from ledger.cli import cases, integrity, people, reports, rules, serve, setup, tokens
 
-    for module in (setup, cases, people, rules, tokens, serve, reports):
+    for module in (setup, cases, people, rules, tokens, serve, reports, integrity):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -61,14 +61,18 @@ def percent(value: float | None) -> str:
 
 
 @contextmanager
-def fold_progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on the terminal (stderr) for folding the log; nothing when not interactive."""
+def fold_progress(label: str, projector: Projector) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on the terminal (stderr) over the log's events; nothing when not interactive.
+
+    The bar counts up to the length of the log: catching up folds only the new events (the
+    bar closes early), an as-of report or a check folds its whole prefix.
+    """
     if not errors.is_terminal:
         yield None
         return
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        task = bar.add_task(label, total=projector.tree_size())
 
         def advance(n: int) -> None:
             bar.advance(task, n)
@@ -313,6 +317,8 @@ def write_table(report: Any, with_cases: bool) -> None:
     for section in [*sections_of(report), *([case_lists(report)] if with_cases else [])]:
         if section.rows:
             wide_table(section.title, section.headers, [[c for v in row for c in cells(v, False)] for row in section.rows])
+        else:
+            console.print(f"{section.title}：无")
 
 
 def write_csv(report: Any, sink: io.TextIOBase) -> None:
@@ -417,14 +423,16 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
     看板不指定考核期时列出至今登记的全部案件。
     """
     if name == "board" and period is None and start is None and end is None:
-        start = datetime(2000, 1, 1)
+        chosen = Period(label="至今登记的全部案件", start=date(2000, 1, 1), end=datetime.now(CHINA).date())
+    else:
+        chosen = period_of(period, start.date() if start else None, end.date() if end else None)
     inputs = Inputs(
-        period=period_of(period, start.date() if start else None, end.date() if end else None),
+        period=chosen,
         as_of=as_of_of(as_of), unit=unit,
         parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
     )
     projector = projector_of(ctx)
-    with fold_progress("计算中") as advance:
+    with fold_progress("计算中", projector) as advance:
         result = make_report(projector, name, inputs, advance)
     emit(ctx, result, fmt, out, with_cases)
 
@@ -436,7 +444,7 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 def rebuild(ctx: Context, only: Sequence[str]) -> None:
     """从零重建投影（案件看板、其他记录、补录），写入投影表。"""
     projector = projector_of(ctx)
-    with fold_progress("重建投影") as advance:
+    with fold_progress("重建投影", projector) as advance:
         state = projector.rebuild(list(only) or None, advance)
     status = projector.status()
     if ctx.as_json:
@@ -492,7 +500,7 @@ def appraise(ctx: Context, period: str | None, start: datetime | None, end: date
     path = key_path(ctx.ledger.url)
     if check_file is not None:
         key = load_key(path) if path.exists() else None
-        with fold_progress("复核中") as advance:
+        with fold_progress("复核中", projector) as advance:
             result = appraisal.check(projector, check_file.read_bytes(), key, advance)
         show_check(ctx, result)
         if not result.reproduced:
@@ -501,7 +509,7 @@ def appraise(ctx: Context, period: str | None, start: datetime | None, end: date
     if out is None:
         raise InvalidInput("请用 --out 指定考核文件，或用 --check 复核", code="missing_out")
     chosen = period_of(period, start.date() if start else None, end.date() if end else None)
-    with fold_progress("考核计算中") as advance:
+    with fold_progress("考核计算中", projector) as advance:
         result_appraisal = appraisal.appraise(
             projector, chosen, as_of_of(as_of), load_key(path),
             parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs), advance=advance,

@@ -170,7 +170,7 @@ class Reading:
                     incident=e.incident, kind=e.kind, level=e.level, persons=e.persons, township=e.township,
                     occurred_on=record.day, case=e.case, note=e.note))
         self.cases = sorted(
-            (f for f in state.cases.values() if f.case.received_on <= self.end),
+            (f for f in state.cases.values() if f.case.received_on <= self.end and not self.hidden_from(f.case)),
             key=lambda f: f.case.number,
         )
         self._clocks: dict[str, list[Clock]] = {}
@@ -206,7 +206,7 @@ class Reading:
         return unit.name if unit is not None else code
 
     def hidden_from(self, case: Case) -> bool:
-        """A 检举 case is never shown to the unit it names (C22 art 30)."""
+        """A 检举 case is left out of a report for the unit it names (C22 art 30 ¶3)."""
         return self.inputs.unit is not None and self.inputs.unit in case.accused
 
     def late_entries(self) -> list[Late]:
@@ -285,7 +285,7 @@ def board(reading: Reading, basis: Basis) -> BoardReport:
     rows = []
     for facts in reading.cases:
         case = facts.case
-        if case.received_on not in reading.period or reading.hidden_from(case):
+        if case.received_on not in reading.period:
             continue
         if reading.inputs.unit is not None and facts.unit != reading.inputs.unit:
             continue
@@ -469,8 +469,6 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
     for facts in reading.cases:
         case = facts.case
         number = case.number
-        if reading.hidden_from(case):
-            continue
         stopped_by: dict[str, tuple[str, str]] = {}
         for action in facts.actions:
             if action.day in period:
@@ -546,7 +544,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
         item = DecisionItem(decision=e.decision, measure=e.measure, decided_on=record.day, unit=e.unit,
                             official=e.official, grounds=e.grounds, cases=list(e.cases))
         official = reading.officials.get(e.official) if e.official else None
-        for unit in {u for u in (e.unit, official.unit if official else None) if u}:
+        for unit in sorted({u for u in (e.unit, official.unit if official else None) if u}):
             decisions[unit].append(item)
             g.add("decisions", unit, e.decision)
         if e.official:
@@ -570,8 +568,8 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             activity_actors[actor] += count
 
     def backfill(found: list[BackfillEntry], total: int) -> Ratio:
-        return Ratio(numerator=len(found), denominator=total, value=round(len(found) / total, 6) if total else None,
-                     cases=sorted({e.key for e in found}))
+        """Late entries ÷ all entries; the cases (or records) the late ones are about."""
+        return msgspec.structs.replace(count_ratio(len(found), total), cases=sorted({e.key for e in found}))
 
     units = sorted((g.units() | set(entries) | set(letters) | set(bounces) | set(supervision)) - {"*"})
     if only is not None:

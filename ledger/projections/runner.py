@@ -25,20 +25,9 @@ import msgspec
 from ledger.codec import decoder as envelope_decoder
 from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure
-from ledger.integrity.merkle import CompactRange, leaf_hash, root_at, root_keys
-from ledger.projections.state import (
-    FOLDS,
-    PROJECTIONS,
-    BackfillFold,
-    CaseFacts,
-    CaseFold,
-    Fold,
-    Late,
-    RecordFacts,
-    RecordFold,
-    State,
-    stepper,
-)
+from ledger.integrity.merkle import CompactRange, leaf_hash
+from ledger.integrity.proofs import Proofs
+from ledger.projections.state import PROJECTIONS, CaseFacts, Fold, Late, RecordFacts, State
 from ledger.projections.tables import StalePosition, Tables, tables_for
 from ledger.rules import RuleSet
 from ledger.store.leaves import decode_leaf, parse_recorded_at
@@ -55,14 +44,38 @@ _record_decoder = msgspec.json.Decoder(RecordFacts)
 _late_decoder = msgspec.json.Decoder(Late)
 
 
+FREEZE_AFTER = 50_000
+"""Folds of at least this many events keep the collector off their state afterwards (see :func:`_no_gc`)."""
+
+
+class _Folding:
+    """How many events a fold has seen so far."""
+
+    def __init__(self) -> None:
+        self.events = 0
+
+
 @contextmanager
-def _no_gc() -> Iterator[None]:
-    """Replay allocates millions of acyclic objects: cyclic GC passes would only slow it down."""
+def _no_gc() -> Iterator[_Folding]:
+    """Fold without the cyclic garbage collector, and keep it off a large folded state afterwards.
+
+    Replay allocates millions of small objects and keeps hundreds of thousands of them, none
+    in a reference cycle. With the collector on, each burst of allocations makes it walk the
+    growing state again. So it is off during the fold; after a large fold the survivors are
+    moved to the permanent generation (:func:`gc.freeze`), where reference counting still
+    frees them but collections no longer visit them. Garbage waiting when the fold starts is
+    collected first, so nothing cyclic is frozen along with the state.
+    """
     enabled = gc.isenabled()
+    if enabled:
+        gc.collect()
     gc.disable()
+    folding = _Folding()
     try:
-        yield
+        yield folding
     finally:
+        if folding.events >= FREEZE_AFTER:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -76,10 +89,14 @@ class Projector:
         self.rules = rules
         self.tables: Tables = tables_for(recorder, url)
         self.flush_every = flush_every
+        self.proofs = Proofs(recorder)
+        self._ledger: Any = None
 
     @classmethod
     def of(cls, ledger: Any, **kwargs: Any) -> Projector:
-        return cls(ledger.recorder, ledger.url, ledger.rules, **kwargs)
+        projector = cls(ledger.recorder, ledger.url, ledger.rules, **kwargs)
+        projector._ledger = ledger  # the application closes its recorder's connections when it goes
+        return projector
 
     def close(self) -> None:
         self.tables.close()
@@ -111,16 +128,15 @@ class Projector:
 
     def root(self, size: int) -> bytes:
         """RFC 9162 root of the first ``size`` leaves, from the stored nodes."""
-        return root_at(size, self.reader.get_nodes(root_keys(size)))
+        return self.proofs.root(size)
 
     # ── folding ──────────────────────────────────────────────────────────────
 
-    def _feed(self, folds: list[Fold], start: int, stop: int, advance: Advance | None) -> Iterator[int]:
-        """Fold events ``[start, stop)`` into ``folds``; yields the position after each page."""
+    def _feed(self, step: Fold, start: int, stop: int, advance: Advance | None) -> Iterator[int]:
+        """Fold events ``[start, stop)``; yields the position after each page."""
         decode = envelope_decoder.decode
-        step = stepper(folds)
         expected = start
-        with _no_gc():
+        with _no_gc() as folding:
             for page in self.tables.events(start, stop):
                 if page[0][0] != expected or page[-1][0] != expected + len(page) - 1:
                     missing = next((expected + i for i, row in enumerate(page) if row[0] != expected + i), expected)
@@ -134,6 +150,7 @@ class Projector:
                         ) from exc
                     step(seq, envelope)
                 expected += len(page)
+                folding.events += len(page)
                 if advance is not None:
                     advance(len(page))
                 yield expected
@@ -143,8 +160,7 @@ class Projector:
     def replay(self, stop: int, advance: Advance | None = None) -> State:
         """The state of the prefix ``[0, stop)``, folded from zero in memory."""
         state = State()
-        folds: list[Fold] = [fold(state) for fold in FOLDS]
-        for _ in self._feed(folds, 0, stop, advance):
+        for _ in self._feed(Fold(state), 0, stop, advance):
             pass
         state.size = stop
         return state
@@ -158,12 +174,12 @@ class Projector:
         folded when it decodes: the state is what the stored log says now.
         """
         state = State()
-        step = stepper([fold(state) for fold in FOLDS])
+        step = Fold(state)
         decode = envelope_decoder.decode
         tree = CompactRange()
         damage: list[Damage] = []
         expected = 0
-        with _no_gc():
+        with _no_gc() as folding:
             for page in self.tables.events(0, stop, leaves=True):
                 for seq, data, leaf_bytes in page:
                     if seq != expected:
@@ -182,8 +198,9 @@ class Projector:
                     if envelope is not None:
                         step(seq, envelope)
                     if problems:
-                        damage.append(self._damage(state, seq, leaf, envelope, "；".join(problems)))
+                        damage.append(self._damage(state, seq, leaf, "；".join(problems)))
                     expected += 1
+                folding.events += len(page)
                 if advance is not None:
                     advance(len(page))
         if expected != stop:
@@ -192,7 +209,7 @@ class Projector:
         return state, tree.root(), damage
 
     @staticmethod
-    def _damage(state: State, seq: int, leaf: Any, envelope: Any, problem: str) -> Damage:
+    def _damage(state: State, seq: int, leaf: Any, problem: str) -> Damage:
         oid = UUID(leaf.aggregate_id)
         facts = state.cases.get(oid.int)
         record = state.records.get(oid.int)
@@ -223,7 +240,7 @@ class Projector:
             self._reset(stale)
             stored = self.tables.positions()
         state = State()
-        with _no_gc():
+        with _no_gc() as folding:
             for body in self.tables.bodies("proj_cases"):
                 facts = _case_decoder.decode(body)
                 state.cases[facts.case.id.int] = facts
@@ -235,6 +252,7 @@ class Projector:
                 state.late[late.seq] = late
             for actor, unit, day, events in self.tables.activity():
                 state.activity[(actor, unit, date.fromisoformat(day))] = int(events)
+            folding.events = len(state.cases) + len(state.records) + len(state.late)
         return state, {name: stored[name][0] for name in PROJECTIONS}
 
     def catch_up(self, advance: Advance | None = None, stop: int | None = None) -> State:
@@ -263,7 +281,6 @@ class Projector:
         return self.replay(size, advance)
 
     def _advance(self, state: State, positions: dict[str, int], stop: int, advance: Advance | None) -> None:
-        folds = {fold.name: fold(state) for fold in FOLDS}
         if max(positions.values()) > stop:
             raise IntegrityFailure(
                 f"投影已处理 {max(positions.values())} 条事件，而日志只有 {stop} 条：日志被截短？请核验账本",
@@ -272,38 +289,31 @@ class Projector:
         starts = sorted(set(positions.values()))
         position = starts[0]
         while position < stop:
-            active = [folds[n] for n in PROJECTIONS if positions[n] <= position]
+            fold = Fold(state, tuple(n for n in PROJECTIONS if positions[n] <= position))
             boundary = min([p for p in starts if p > position] + [stop])
             written = position
-            for reached in self._feed(active, position, boundary, advance):
+            for reached in self._feed(fold, position, boundary, advance):
                 if reached - written >= self.flush_every or reached == boundary:
-                    self._flush(state, active, positions, reached)
+                    self._flush(state, fold, positions, reached)
                     written = reached
             position = boundary
         state.size = stop
 
-    def _flush(self, state: State, folds: list[Fold], positions: dict[str, int], reached: int) -> None:
+    def _flush(self, state: State, fold: Fold, positions: dict[str, int], reached: int) -> None:
         writes: dict[str, list[Any]] = {}
-        for fold in folds:
-            if isinstance(fold, CaseFold):
-                writes["proj_cases"] = [self._case_row(state.cases[oid]) for oid in sorted(fold.touched)]
-            elif isinstance(fold, RecordFold):
-                writes["proj_records"] = [self._record_row(oid, state.records[oid]) for oid in sorted(fold.touched)]
-            else:
-                writes["proj_backfill"] = [_late_row(late) for late in fold.new_late]
-                writes["proj_activity"] = [
-                    (actor, unit, day.isoformat(), count)
-                    for (actor, unit, day), count in sorted(state.activity.items())
-                ] if fold.touched else []
-        moves = {fold.name: (positions[fold.name], reached) for fold in folds}
-        self.tables.commit(moves, writes)
-        for fold in folds:
-            positions[fold.name] = reached
-            if isinstance(fold, BackfillFold):
-                fold.new_late.clear()
-                fold.touched = False
-            else:
-                fold.touched.clear()
+        if fold.fold_cases:
+            writes["proj_cases"] = [self._case_row(state.cases[oid]) for oid in sorted(fold.touched_cases)]
+        if fold.fold_records:
+            writes["proj_records"] = [self._record_row(oid, state.records[oid]) for oid in sorted(fold.touched_records)]
+        if fold.fold_backfill:
+            writes["proj_backfill"] = [_late_row(late) for late in fold.new_late]
+            writes["proj_activity"] = [
+                (actor, unit, day.isoformat(), count) for (actor, unit, day), count in sorted(state.activity.items())
+            ] if fold.activity_touched else []
+        self.tables.commit({name: (positions[name], reached) for name in fold.parts}, writes)
+        for name in fold.parts:
+            positions[name] = reached
+        fold.written()
 
     @staticmethod
     def _case_row(facts: CaseFacts) -> tuple[Any, ...]:

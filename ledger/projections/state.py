@@ -247,106 +247,77 @@ class State:
         return facts.case.number if facts is not None else late.aggregate_id
 
 
-class CaseFold:
-    """Folds case events into ``State.cases``; ``touched`` collects what changed (for writing)."""
+PROJECTIONS: tuple[str, ...] = ("cases", "records", "backfill")
+"""The projections the fold feeds: each has its own tables and its own position in the log."""
 
-    name = "cases"
 
-    def __init__(self, state: State) -> None:
+class Fold:
+    """Folds events into a :class:`State`, for the projections named in ``parts``.
+
+    One call per event, with the three parts inlined: this is replay's inner loop. The
+    ``touched_*`` sets, ``new_late`` and ``activity_touched`` say what changed since the
+    runner last wrote the projections' rows.
+    """
+
+    def __init__(self, state: State, parts: tuple[str, ...] = PROJECTIONS) -> None:
+        self.parts = tuple(p for p in PROJECTIONS if p in parts)
         self.cases = state.cases
-        self.touched: set[int] = set()
-
-    def __call__(self, seq: int, envelope: Envelope) -> None:
-        """Fold one case event (the caller routes by aggregate kind)."""
-        e = envelope.event
-        oid = envelope.originator_id.int
-        facts = self.cases.get(oid)
-        if facts is None:
-            case = evolve(None, envelope)
-            actor = envelope.actor
-            self.cases[oid] = CaseFacts(case=case, actions=(Action("register", actor.id, actor.unit, case.received_on),))
-        else:
-            facts.case = evolve(facts.case, envelope)
-            extra = CASE_EXTRAS.get(type(e))
-            if extra is not None:
-                extra(facts, envelope, day_of(envelope.occurred_at))
-        self.touched.add(oid)
-
-
-class RecordFold:
-    """Folds every non-case event into ``State.records``."""
-
-    name = "records"
-
-    def __init__(self, state: State) -> None:
         self.records = state.records
-        self.touched: set[int] = set()
-
-    def __call__(self, seq: int, envelope: Envelope) -> None:
-        """Fold one event of another aggregate (the caller routes by aggregate kind)."""
-        e = envelope.event
-        oid = envelope.originator_id.int
-        record = self.records.get(oid)
-        day = day_of(envelope.occurred_at)
-        if record is None:
-            actor = envelope.actor
-            self.records[oid] = RecordFacts(
-                kind=e.aggregate, key=key_of(e), day=day, actor=actor.id, unit=actor.unit, event=e
-            )
-        else:
-            record.done.setdefault(_mark(e), day)
-        self.touched.add(oid)
-
-
-class BackfillFold:
-    """Collects late entries and counts entries per actor, unit and business day."""
-
-    name = "backfill"
-
-    def __init__(self, state: State) -> None:
         self.late = state.late
         self.activity = state.activity
+        self.fold_cases = "cases" in parts
+        self.fold_records = "records" in parts
+        self.fold_backfill = "backfill" in parts
+        self.touched_cases: set[int] = set()
+        self.touched_records: set[int] = set()
         self.new_late: list[Late] = []
-        self.touched = False
-        """Whether anything was folded since the last write (the activity table is small: written whole)."""
+        self.activity_touched = False
 
     def __call__(self, seq: int, envelope: Envelope) -> None:
-        if envelope.batch is not None:
-            return  # migrated history is not a back-dated entry
-        actor = envelope.actor
+        e = envelope.event
         occurred = envelope.occurred_at
-        key = (actor.id, actor.unit, day_of(occurred))
-        activity = self.activity
-        activity[key] = activity.get(key, 0) + 1
-        self.touched = True
-        if envelope.recorded_at - occurred >= BACKFILL_FLOOR:
-            e = envelope.event
-            record_key = key_of(e) if e.key_field is not None else None
-            late = Late(seq, str(envelope.originator_id), e.aggregate, record_key, type(e).__name__,
-                        actor.id, actor.unit, occurred, envelope.recorded_at)
-            self.late[seq] = late
-            self.new_late.append(late)
+        day = day_of(occurred)
+        if e.aggregate == "case":
+            if self.fold_cases:
+                oid = envelope.originator_id.int
+                facts = self.cases.get(oid)
+                if facts is None:
+                    case = evolve(None, envelope)
+                    actor = envelope.actor
+                    self.cases[oid] = CaseFacts(
+                        case=case, actions=(Action("register", actor.id, actor.unit, case.received_on),))
+                else:
+                    facts.case = evolve(facts.case, envelope)
+                    extra = CASE_EXTRAS.get(type(e))
+                    if extra is not None:
+                        extra(facts, envelope, day)
+                self.touched_cases.add(oid)
+        elif self.fold_records:
+            oid = envelope.originator_id.int
+            record = self.records.get(oid)
+            if record is None:
+                actor = envelope.actor
+                self.records[oid] = RecordFacts(
+                    kind=e.aggregate, key=key_of(e), day=day, actor=actor.id, unit=actor.unit, event=e)
+            else:
+                record.done.setdefault(_mark(e), day)
+            self.touched_records.add(oid)
+        if self.fold_backfill and envelope.batch is None:  # migrated history is not a back-dated entry
+            actor = envelope.actor
+            key = (actor.id, actor.unit, day)
+            activity = self.activity
+            activity[key] = activity.get(key, 0) + 1
+            self.activity_touched = True
+            if envelope.recorded_at - occurred >= BACKFILL_FLOOR:
+                record_key = key_of(e) if e.key_field is not None else None
+                late = Late(seq, str(envelope.originator_id), e.aggregate, record_key, type(e).__name__,
+                            actor.id, actor.unit, occurred, envelope.recorded_at)
+                self.late[seq] = late
+                self.new_late.append(late)
 
-
-Fold = CaseFold | RecordFold | BackfillFold
-FOLDS: tuple[type[CaseFold] | type[RecordFold] | type[BackfillFold], ...] = (CaseFold, RecordFold, BackfillFold)
-PROJECTIONS: tuple[str, ...] = tuple(f.name for f in FOLDS)
-
-
-def _skip(seq: int, envelope: Envelope) -> None:
-    pass
-
-
-def stepper(folds: list[Fold]) -> Callable[[int, Envelope], None]:
-    """One call per event that routes it to the given folds: replay's inner loop."""
-    cases: Callable[[int, Envelope], None] = next((f for f in folds if isinstance(f, CaseFold)), _skip)
-    records: Callable[[int, Envelope], None] = next((f for f in folds if isinstance(f, RecordFold)), _skip)
-    backfill = next((f for f in folds if isinstance(f, BackfillFold)), None)
-    if backfill is None:
-        def step(seq: int, envelope: Envelope) -> None:
-            (cases if envelope.event.aggregate == "case" else records)(seq, envelope)
-    else:
-        def step(seq: int, envelope: Envelope) -> None:
-            (cases if envelope.event.aggregate == "case" else records)(seq, envelope)
-            backfill(seq, envelope)
-    return step
+    def written(self) -> None:
+        """The runner wrote everything that changed."""
+        self.touched_cases.clear()
+        self.touched_records.clear()
+        self.new_late.clear()
+        self.activity_touched = False

@@ -11,7 +11,7 @@ events' dense ``seq``, leaves and new tree nodes, and the command receipts passe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -47,4 +47,12 @@ class LedgerReader(Protocol):
 
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
         """``(digest, result)`` stored for an already executed command."""
+        ...
+
+    def get_receipts(self, command_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """The receipts of those commands that were already executed, by command id, in one query."""
+        ...
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of the given aggregates, ordered by aggregate then version."""
         ...

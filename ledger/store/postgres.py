@@ -170,9 +170,13 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
             "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
             "WHERE l.seq >= %s ORDER BY l.seq LIMIT %s"
         ).format(s=s, events=events)
-        self._select_receipt = SQL(
-            "SELECT digest, result FROM {s}.command_receipts WHERE command_id = %s"
+        self._select_receipts = SQL(
+            "SELECT command_id, digest, result FROM {s}.command_receipts WHERE command_id = ANY(%s)"
         ).format(s=s)
+        self._select_events_of = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {s}.{events} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(s=s, events=events)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # Workers starting together would otherwise race on CREATE OR REPLACE FUNCTION/TRIGGER
@@ -328,10 +332,21 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
+        return self.get_receipts([command_id]).get(command_id)
+
+    def get_receipts(self, command_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_receipt, (command_id,), prepare=True)
-            row = curs.fetchone()
-        return None if row is None else (row["digest"], bytes(row["result"]))
+            curs.execute(self._select_receipts, (list(command_ids),), prepare=True)
+            return {row["command_id"]: (row["digest"], bytes(row["result"])) for row in curs.fetchall()}
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of the given aggregates, by aggregate then version (one query)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_events_of, (list(originator_ids),), prepare=True)
+            return [
+                StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
 
 class LedgerTrackingRecorder(_es.PostgresTrackingRecorder):

@@ -272,10 +272,37 @@ class LedgerApplicationRecorder(_es.SQLiteApplicationRecorder):
         return None if row is None else LeafRow(row[0], originator_id, version, row[1], row[2])
 
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
+        return self.get_receipts([command_id]).get(command_id)
+
+    def get_receipts(self, command_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        found: dict[str, tuple[str, bytes]] = {}
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT digest, result FROM command_receipts WHERE command_id=?", (command_id,))
-            row = c.fetchone()
-        return None if row is None else (row[0], row[1])
+            for start in range(0, len(command_ids), _SQLITE_MAX_KEYS_PER_QUERY):
+                chunk = command_ids[start : start + _SQLITE_MAX_KEYS_PER_QUERY]
+                c.execute(
+                    "SELECT command_id, digest, result FROM command_receipts WHERE command_id IN ("
+                    + ",".join("?" * len(chunk)) + ")",
+                    chunk,
+                )
+                found.update({r[0]: (r[1], r[2]) for r in c.fetchall()})
+        return found
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of the given aggregates, by aggregate then version (one query per chunk)."""
+        events: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(originator_ids), _SQLITE_MAX_KEYS_PER_QUERY):
+                chunk = [self._db_id(i) for i in originator_ids[start : start + _SQLITE_MAX_KEYS_PER_QUERY]]
+                c.execute(
+                    f"SELECT originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                    "WHERE originator_id IN (" + ",".join("?" * len(chunk)) + ") "
+                    "ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                events.extend(
+                    StoredEvent(self.convert_originator_id(r[0]), r[1], r[2], r[3]) for r in c.fetchall()
+                )
+        return events
 
 
 class LedgerTrackingRecorder(_es.SQLiteTrackingRecorder):

@@ -13,6 +13,7 @@ the production code path.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import secrets
 from collections.abc import Iterator
@@ -168,7 +169,19 @@ class TestApplicationRecorder(WithSchema, suite.ApplicationRecorderTestCase[Suit
         return recorder
 
     def test_insert_subscribe(self) -> None:
-        super().optional_test_insert_subscribe()
+        # eventsourcing's subscription LISTENs in a thread of its own; if that thread must first
+        # open a connection, the suite's third NOTIFY can come before the LISTEN and the suite
+        # then waits for it forever. Ready connections make that race unlikely (upstream runs
+        # this test after pool.resize() for the same reason); the watchdog turns a hang into a
+        # failure with a traceback instead of a stuck run.
+        self.datastore.pool.open(wait=True)
+        self.datastore.pool.resize(4, 16)
+        self.datastore.pool.wait(timeout=10)
+        faulthandler.dump_traceback_later(120, exit=True)
+        try:
+            super().optional_test_insert_subscribe()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
 
 
 class TestApplicationRecorderWithTextOriginatorID(WithTextOriginatorID, TestApplicationRecorder):

@@ -2,6 +2,11 @@
 
 - projections caught up bit by bit equal projections rebuilt from zero (rows and reports);
 - a report as of any time equals the same report on a copy of the ledger truncated there.
+
+A sequence interleaves a few case stories (registration, then one of several handling
+paths) and other records (disputes, incidents, receptions, letters, accountability),
+each step with its own business time and its own recording delay (some back-dated by
+days, some imported in a batch); steps the ledger refuses are simply not written.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,57 +24,81 @@ from ledger.errors import LedgerError
 from ledger.facts import parse_period
 from ledger.projections.reports import Inputs, encode, make_report
 from ledger.projections.runner import Projector
-from schemas.commands import Command
 from schemas.common import Actor
 from support.county import CLERK, HANDLER, START, command
 from support.projections import County, table_rows, truncated_copy
 
-T0 = START + timedelta(days=30)
-STEP = timedelta(hours=6)
 PERIOD = parse_period("2021")
 OTHER = Actor(id="handler-b", unit="town-b", role="handler")
 
-CASE_MOVES = [
-    ("ForwardCase", {}), ("AssignCase", {"to_unit": "town-b", "report_due": date(2021, 4, 20)}),
-    ("RedirectPetitioner", {}), ("AcceptCase", {}), ("RefuseAcceptance", {}), ("ObjectToJurisdiction", {}),
-    ("ResolveJurisdictionObjection", {"ruling": "异议成立", "to_unit": "town-b"}), ("RecordInvestigation", {}),
-    ("IssueDecision", {}), ("ServeDecision", {}), ("RateSatisfaction", {"party": "信访部门"}),
-    ("RateSatisfaction", {"party": "责任单位", "rating": "不满意"}), ("ExpireRating", {"party": "责任单位"}),
-    ("ConcludeCase", {}), ("ArchiveCase", {}), ("AssignLeader", {}), ("RecordFollowUp", {"reached": False}),
-    ("RequestReview", {}), ("DecideReview", {}),
+Step = tuple[str, dict[str, Any], Actor]
+PATHS: list[list[Step]] = [
+    [("ForwardCase", {}, CLERK), ("AcceptCase", {}, HANDLER), ("RecordInvestigation", {}, HANDLER),
+     ("IssueDecision", {}, HANDLER), ("ServeDecision", {}, HANDLER), ("RateSatisfaction", {"party": "信访部门"}, CLERK),
+     ("RateSatisfaction", {"party": "责任单位", "rating": "不满意"}, CLERK), ("ConcludeCase", {}, HANDLER),
+     ("RecordFollowUp", {"reached": False}, CLERK), ("ArchiveCase", {}, CLERK)],
+    [("ForwardCase", {}, CLERK), ("ObjectToJurisdiction", {}, HANDLER),
+     ("ResolveJurisdictionObjection", {"ruling": "异议成立", "to_unit": "town-b"}, CLERK),
+     ("ObjectToJurisdiction", {}, OTHER), ("ResolveJurisdictionObjection", {"ruling": "异议不成立"}, CLERK),
+     ("AcceptCase", {}, OTHER), ("IssueDecision", {}, OTHER), ("ServeDecision", {}, OTHER),
+     ("ExpireRating", {"party": "责任单位"}, CLERK), ("ConcludeCase", {}, OTHER)],
+    [("AssignCase", {"to_unit": "town-b", "report_due": date(2021, 4, 20)}, CLERK), ("RefuseAcceptance", {}, OTHER),
+     ("ConcludeCase", {}, OTHER), ("ArchiveCase", {}, CLERK)],
+    [("RedirectPetitioner", {}, CLERK), ("ConcludeCase", {}, CLERK)],
+    [("ForwardCase", {}, CLERK), ("AcceptCase", {}, HANDLER), ("OrderSupervision", {"to_unit": "town-a"}, CLERK),
+     ("AnswerSupervision", {}, HANDLER), ("AssignLeader", {}, CLERK), ("IssueDecision", {}, HANDLER),
+     ("ServeDecision", {}, HANDLER), ("RequestReview", {}, CLERK), ("DecideReview", {}, CLERK)],
+    [("ForwardCase", {}, CLERK), ("AcceptCase", {}, HANDLER)],
 ]
-RECORD_MOVES = ["RecordDispute", "MediateDispute", "ResolveDispute", "RecordIncident", "HoldLeaderReception",
-                "IssueRecommendation", "AnswerRecommendation", "DecideAccountability"]
+RECORDS: list[Step] = [
+    ("RecordDispute", {}, CLERK), ("MediateDispute", {}, HANDLER), ("ResolveDispute", {}, HANDLER),
+    ("RecordIncident", {}, CLERK), ("HoldLeaderReception", {}, CLERK),
+    ("IssueRecommendation", {"reply_due": date(2021, 4, 5)}, CLERK), ("AnswerRecommendation", {}, HANDLER),
+    ("DecideAccountability", {"official": "head-a"}, CLERK),
+]
+LATENESS = [timedelta(0), timedelta(hours=2), timedelta(hours=30), timedelta(days=5), timedelta(days=40)]
 
-moves = st.one_of(
-    st.tuples(st.just("register"), st.integers(0, 4), st.sampled_from([0, 1, 80, 400])),
-    st.tuples(st.sampled_from(range(len(CASE_MOVES))), st.integers(0, 4), st.sampled_from([0, 2, 30, 200, 900])),
-    st.tuples(st.sampled_from(RECORD_MOVES), st.integers(0, 2), st.sampled_from([0, 50, 500])),
-    st.tuples(st.sampled_from(["supervise", "answer"]), st.integers(0, 4), st.sampled_from([0, 3])),
+stories = st.lists(
+    st.tuples(st.integers(0, len(PATHS) - 1), st.integers(0, 60),
+              st.lists(st.integers(0, 25), min_size=10, max_size=10),
+              st.lists(st.sampled_from(range(len(LATENESS))), min_size=11, max_size=11), st.booleans()),
+    min_size=1, max_size=6,
 )
 
 
-def to_command(move: tuple[object, int, int], k: int) -> tuple[Command, Actor, str | None]:
-    kind, n, hours_late = move
-    occurred = T0 + k * STEP - timedelta(hours=hours_late)
-    number = f"2021-{n:06d}"
-    if kind == "register":
-        return command("RegisterPetition", occurred, number=number), CLERK, "import-1" if hours_late == 400 else None
-    if kind == "supervise":
-        return command("OrderSupervision", occurred, case=number, order=f"DB-{n}", to_unit="town-a",
-                       reply_due=(occurred + timedelta(days=3)).date()), CLERK, None
-    if kind == "answer":
-        return command("AnswerSupervision", occurred, case=number, order=f"DB-{n}"), HANDLER, None
-    if isinstance(kind, int):
-        name, fields = CASE_MOVES[kind]
-        return command(name, occurred, case=number, **fields), HANDLER if n % 2 else OTHER, None
-    keys = {"RecordDispute": {"dispute": f"D-{n}"}, "MediateDispute": {"dispute": f"D-{n}"},
-            "ResolveDispute": {"dispute": f"D-{n}"}, "RecordIncident": {"incident": f"I-{k}"},
-            "HoldLeaderReception": {"session": f"JF-{k}"}, "IssueRecommendation": {"letter": f"L-{n}",
-                                                                                   "reply_due": date(2021, 4, 5)},
-            "AnswerRecommendation": {"letter": f"L-{n}"},
-            "DecideAccountability": {"decision": f"WZ-{k}", "official": "head-a", "cases": []}}
-    return command(str(kind), occurred, **keys[str(kind)]), CLERK, None
+def plan(cases: list[tuple[int, int, list[int], list[int], bool]], records: int,
+         order: list[int]) -> list[tuple[Any, Actor, datetime, str | None]]:
+    """Commands with the time each is recorded: stories advanced one step at a time in ``order``."""
+    queues: list[list[tuple[Any, Actor, datetime, str | None]]] = []
+    for n, (path, start, gaps, late, imported) in enumerate(cases):
+        number = f"2021-{n + 1:06d}"
+        occurred = START + timedelta(days=start)
+        steps: list[tuple[Any, Actor, datetime, str | None]] = [
+            (command("RegisterPetition", occurred, number=number), CLERK, occurred + LATENESS[late[0]],
+             "import-1" if imported else None)]
+        for i, (name, fields, actor) in enumerate(PATHS[path]):
+            occurred += timedelta(days=gaps[i])
+            extra = {"order": f"DB-{n}"} if "Supervision" in name else {}
+            if name == "OrderSupervision":
+                extra["reply_due"] = (occurred + timedelta(days=5)).date()
+            steps.append((command(name, occurred, case=number, **fields, **extra), actor,
+                          occurred + LATENESS[late[i + 1]], None))
+        queues.append(steps)
+    record_steps = []
+    for k in range(records):
+        name, fields, actor = RECORDS[k % len(RECORDS)]
+        occurred = START + timedelta(days=3 * k)
+        keys = {"dispute": "D-1", "incident": f"I-{k}", "session": f"JF-{k}", "letter": "L-1", "decision": f"WZ-{k}"}
+        wanted = {key: value for key, value in keys.items()
+                  if key in type(command(name, occurred, **fields)).__struct_fields__}
+        record_steps.append((command(name, occurred, **fields, **wanted), actor, occurred + LATENESS[k % 5], None))
+    queues.append(record_steps)
+    scheduled = []
+    for pick in order:
+        queue = queues[pick % len(queues)]
+        if queue:
+            scheduled.append(queue.pop(0))
+    return scheduled + [step for queue in queues for step in queue]
 
 
 def reports(projector: Projector, as_of: datetime | None = None) -> list[bytes]:
@@ -76,23 +106,23 @@ def reports(projector: Projector, as_of: datetime | None = None) -> list[bytes]:
             for name in ("board", "accountability", "indicators") for unit in (None, "town-a")]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(moves, min_size=5, max_size=45), checkpoints=st.sets(st.integers(0, 45), max_size=4),
-       cut=st.floats(0, 1))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=stories, records=st.integers(0, 10), order=st.lists(st.integers(0, 6), max_size=60),
+       checkpoints=st.sets(st.integers(0, 60), max_size=4), cut=st.floats(0, 1))
 def test_incremental_equals_rebuild_and_as_of_equals_truncation(
-    steps: list[tuple[object, int, int]], checkpoints: set[int], cut: float,
+    cases: list[tuple[int, int, list[int], list[int], bool]], records: int, order: list[int],
+    checkpoints: set[int], cut: float,
 ) -> None:
     with tempfile.TemporaryDirectory() as directory:
         county = County(f"sqlite:///{directory}/ledger.sqlite3")
         projector = county.projector()
         recorded: list[datetime] = []
-        for k, move in enumerate(steps):
-            county.now = T0 + k * STEP
-            cmd, actor, batch = to_command(move, k)
+        for k, (cmd, actor, when, batch) in enumerate(plan(cases, records, order)):
+            county.now = max(county.now, when)
             try:
                 county.ledger.execute(cmd, actor, batch=batch)
             except LedgerError:
-                pass  # an illegal move for the case as it stands: refused, nothing written
+                pass  # a move the case does not allow as it stands: refused, nothing written
             recorded.append(county.now)
             if k in checkpoints:
                 projector.catch_up()
@@ -103,12 +133,11 @@ def test_incremental_equals_rebuild_and_as_of_equals_truncation(
         assert table_rows(projector) == incremental_rows
         assert reports(projector) == incremental
 
-        as_of = recorded[int(cut * (len(recorded) - 1))] + timedelta(minutes=1)
+        as_of = recorded[int(cut * (len(recorded) - 1))]
         size = projector.size_as_of(as_of)
-        print("SIZES", county.size(), size, len(steps))
-        copy_url = truncated_copy(county.url, size, Path(directory))
-        copy = Ledger(copy_url, clock=lambda: county.now)
+        copy = Ledger(truncated_copy(county.url, size, Path(directory)), clock=lambda: county.now)
         try:
+
             copied = Projector.of(copy)
             assert copied.tree_size() == size
             assert reports(copied, as_of) == reports(projector, as_of)

@@ -1,0 +1,94 @@
+"""The fold on its own: envelopes in, state out, no database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.domain.case import CHINA, business_day
+from ledger.domain.ids import aggregate_id
+from ledger.projections.state import BACKFILL_FLOOR, Fold, State, day_of
+from schemas import events as ev
+from schemas.common import Actor
+from schemas.events import Envelope, Event
+
+CLERK = Actor(id="clerk-1", unit="xfj", role="clerk")
+HANDLER = Actor(id="handler-a", unit="town-a", role="handler")
+T = datetime(2021, 3, 1, 9, tzinfo=CHINA)
+
+
+class Log:
+    """Envelopes as the ledger would store them, folded as they are added."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.step = Fold(self.state)
+        self.versions: dict[object, int] = {}
+        self.seq = 0
+
+    def add(self, key: str, event: Event, actor: Actor, day: int, late: timedelta = timedelta(0),
+            batch: str | None = None) -> None:
+        oid = aggregate_id(event.aggregate, key)
+        self.versions[oid] = self.versions.get(oid, 0) + 1
+        occurred = T + timedelta(days=day)
+        self.step(self.seq, Envelope(originator_id=oid, originator_version=self.versions[oid], occurred_at=occurred,
+                                     recorded_at=occurred + late, actor=actor, event=event, batch=batch))
+        self.seq += 1
+
+
+def test_a_case_keeps_who_did_what_where_it_went_and_how_it_was_rated() -> None:
+    log = Log()
+    log.add("2021-1", ev.PetitionRegistered(number="2021-1", channel="来访", subject="征地", home_township="town-a"),
+            CLERK, 0)
+    log.add("2021-1", ev.CaseForwarded(to_unit="town-a"), CLERK, 1)
+    log.add("2021-1", ev.JurisdictionObjected(reason="不归我管"), HANDLER, 2)
+    log.add("2021-1", ev.JurisdictionObjectionResolved(ruling="异议成立", to_unit="town-b"), CLERK, 3)
+    log.add("2021-1", ev.CaseAccepted(), HANDLER, 4)
+    log.add("2021-1", ev.DecisionIssued(outcome="支持"), HANDLER, 10)
+    log.add("2021-1", ev.DecisionServed(), HANDLER, 11)
+    log.add("2021-1", ev.SatisfactionRated(party="责任单位", rating="不满意"), CLERK, 12)
+    log.add("2021-1", ev.RatingExpired(party="信访部门"), CLERK, 40)
+
+    (facts,) = log.state.cases.values()
+    assert facts.case.stage == "已送达" and facts.case.current_unit == "town-b" and facts.case.version == 9
+    assert [(a.step, a.actor, a.day.day) for a in facts.actions] == [
+        ("register", "clerk-1", 1), ("route", "clerk-1", 2), ("object", "handler-a", 3),
+        ("objection_ruling", "clerk-1", 4), ("accept", "handler-a", 5), ("decide", "handler-a", 11),
+        ("serve", "handler-a", 12)]
+    assert facts.units == ("town-a", "town-b")
+    assert [(r.party, r.rating, r.unit) for r in facts.ratings] == [
+        ("责任单位", "不满意", "town-b"), ("信访部门", "超期未评价", "xfj")]
+
+
+def test_late_entries_are_kept_above_the_floor_and_imports_are_not_late() -> None:
+    log = Log()
+    log.add("D-1", ev.DisputeFound(dispute="D-1", township="town-a", subject="邻里"), HANDLER, 0,
+            late=BACKFILL_FLOOR - timedelta(minutes=1))
+    log.add("D-1", ev.DisputeResolved(dispute="D-1"), HANDLER, 5, late=BACKFILL_FLOOR)
+    log.add("D-2", ev.DisputeFound(dispute="D-2", township="town-a", subject="邻里"), HANDLER, 0,
+            late=timedelta(days=300), batch="import-1")
+    assert [(late.seq, late.key, late.type) for late in log.state.late.values()] == [(1, "D-1", "DisputeResolved")]
+    assert sum(log.state.activity.values()) == 2  # the import is not counted as an entry at all
+    record = log.state.records[aggregate_id("dispute", "D-1").int]
+    assert record.done == {"DisputeResolved": (T + timedelta(days=5)).date()}
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+       st.integers(-14 * 60, 14 * 60))
+def test_the_business_day_is_the_day_in_china_whatever_the_stated_zone(moment: datetime, minutes: int) -> None:
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    assert day_of(aware) == business_day(aware)
+
+
+def test_a_fold_is_independent_of_how_it_is_cut() -> None:
+    events = [ev.PetitionRegistered(number=f"2021-{i}", channel="网上", subject="s", home_township="town-a")
+              for i in range(5)]
+    whole, halves = Log(), Log()
+    for i, e in enumerate(events):
+        whole.add(e.number, e, CLERK, i)
+        halves.add(e.number, e, CLERK, i)
+    assert {k: v.case for k, v in whole.state.cases.items()} == {k: v.case for k, v in halves.state.cases.items()}
+    assert uuid4() not in whole.state.cases
