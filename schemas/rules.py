@@ -16,22 +16,6 @@ from schemas.common import RecommendationKind, TownshipClass, UnitKind
 
 DayType = Literal["natural", "working"]
 
-MILESTONES = (
-    "received_on",
-    "routed_on",
-    "accepted_on",
-    "refused_on",
-    "investigated_on",
-    "decided_on",
-    "served_on",
-    "review_requested_on",
-    "review_decided_on",
-    "rereview_requested_on",
-    "rereview_decided_on",
-    "concluded_on",
-)
-"""Case dates a clock may start or stop on (fields of the case state)."""
-
 Milestone = Literal[
     "received_on",
     "routed_on",
@@ -46,6 +30,7 @@ Milestone = Literal[
     "rereview_decided_on",
     "concluded_on",
 ]
+"""Case dates a clock may start or stop on (fields of the case state)."""
 
 
 class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

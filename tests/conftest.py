@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -59,3 +61,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
     finally:
         drop_postgres_database(admin, url)
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Any]:
+    """A ledger holding the small test county (tests/support/county.py), with a clock in 2022."""
+    from ledger.application import Ledger
+    from support.county import ADMIN, START, county_setup
+
+    app = Ledger(database_url, clock=lambda: START + timedelta(days=400))
+    for cmd in county_setup():
+        app.execute(cmd, ADMIN)
+    yield app
+    app.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,16 +9,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.errors import Conflict, InvalidInput, NotFound, Refused
 from ledger.inputs import decode_command
-from support.county import ADMIN, CLERK, HANDLER, START, command, county_setup
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    app = Ledger(database_url, clock=lambda: START + timedelta(days=400))
-    for cmd in county_setup():
-        app.execute(cmd, ADMIN)
-    yield app
-    app.close()
+from support.county import CLERK, HANDLER, START, command
 
 
 def size(ledger: Ledger) -> int:

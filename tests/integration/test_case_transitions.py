@@ -57,15 +57,6 @@ def test_every_forbidden_move_from_a_stage_is_refused_and_writes_nothing(staged:
     assert staged.case(number).stage == stage
 
 
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    app = Ledger(database_url, clock=lambda: START + timedelta(days=400))
-    for cmd in county_setup():
-        app.execute(cmd, ADMIN)
-    yield app
-    app.close()
-
-
 def reach(ledger: Ledger, number: str, stage: str) -> None:
     for cmd in case_path(number, stage):
         ledger.execute(cmd, HANDLER)
