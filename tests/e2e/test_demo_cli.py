@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+CASES = 2000
+"""The size the README's `make run` builds."""
 
 
 def xinfang(*args: str, cwd: Path, hash_seed: int = 0) -> subprocess.CompletedProcess[bytes]:
@@ -24,10 +26,10 @@ def xinfang(*args: str, cwd: Path, hash_seed: int = 0) -> subprocess.CompletedPr
 
 def demo_export(tmp_path: Path, name: str, seed: int, hash_seed: int) -> bytes:
     db = f"sqlite:///{tmp_path / name}.sqlite3"
-    built = xinfang("--db", db, "--json", "demo", "--cases", "300", "--seed", str(seed), cwd=tmp_path,
+    built = xinfang("--db", db, "--json", "demo", "--cases", str(CASES), "--seed", str(seed), cwd=tmp_path,
                     hash_seed=hash_seed)
     summary = json.loads(built.stdout)
-    assert summary["refused"] == 0 and summary["cases"] == 300
+    assert summary["refused"] == 0 and summary["cases"] == CASES
     out = tmp_path / f"{name}.jsonl"
     xinfang("--db", db, "export", "--out", str(out), cwd=tmp_path)
     exported = out.read_bytes()
