@@ -26,7 +26,9 @@ No assertions: figures only.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import sqlite3
 import statistics
 import sys
@@ -37,9 +39,14 @@ from pathlib import Path
 from ledger.application import Ledger
 from ledger.integrity import merkle
 from ledger.integrity.proofs import Proofs
-from ledger.integrity.verify import verify
+from ledger.integrity.verify import reopen_url, verify
 
 CHUNK_BITS = 16
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def verification(url: str, events: int, seed: int, repeat: int) -> None:
@@ -47,19 +54,23 @@ def verification(url: str, events: int, seed: int, repeat: int) -> None:
 
     ledger = build(url, events, seed)
     size = ledger.recorder.tree_size()
-    best_wall = best_cpu = float("inf")
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        report = verify(ledger.recorder)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        if not report.ok:
-            print(f"校验失败：{report.failure}", file=sys.stderr)
-            return
-        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+    print(f"完整校验：{url}，{size:,} 条事件（机器负载 {os.getloadavg()[0]:.1f}，{os.cpu_count()} 核）")
+    for label, reopen in (("单进程（读取线程 + 校验线程）", None), ("两个进程（各校验一半）", reopen_url(url))):
+        best_wall = best_cpu = float("inf")
+        for _ in range(repeat):
+            wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+            report = verify(ledger.recorder, reopen=reopen)
+            wall = time.perf_counter() - wall
+            cpu = time.process_time() - cpu + _children_cpu() - children
+            if not report.ok:
+                print(f"校验失败：{report.failure}", file=sys.stderr)
+                return
+            best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+        idle = f"（两核空闲时约 {2 * size / best_cpu:,.0f} 条/秒）" if reopen is not None else ""
+        print(f"  {label}：墙钟 {best_wall:.2f} 秒，{size / best_wall:,.0f} 条/秒；CPU 合计 {best_cpu:.2f} 秒，"
+              f"{size / best_cpu:,.0f} 条/CPU 秒{idle}")
     ledger.close()
-    print(f"完整校验：{url}，{size:,} 条事件，根 {report.root[:16] if report.root else ''}…")
-    print(f"  墙钟 {best_wall:.2f} 秒：{size / best_wall:,.0f} 条/秒；CPU（两个线程合计）{best_cpu:.2f} 秒："
-          f"{size / best_cpu:,.0f} 条/秒   预算 ≥ 200,000 条/秒（墙钟）")
+    print("  预算（DESIGN.md）：完整校验 ≥ 200,000 条/秒")
 
 
 def _leaf(seq: int) -> bytes:

@@ -136,6 +136,7 @@ def _note_files(paths: tuple[Path, ...]) -> list[tuple[str, str]]:
 def verify(ctx: Context, against: tuple[Path, ...], key: str | None) -> None:
     """完整校验：重算每个事件内容哈希、叶子、树节点和根，核对版本、prev 链、记录时间和检查点。"""
     from ledger.integrity.keys import key_path
+    from ledger.integrity.verify import reopen_url
     from ledger.integrity.verify import verify as run
 
     ledger = ctx.ledger
@@ -145,7 +146,7 @@ def verify(ctx: Context, against: tuple[Path, ...], key: str | None) -> None:
     given = _note_files(against)
     if given and verifier is None:
         raise ConfigError("核对检查点需要验证公钥：请用 --verifier-key 给出（文本或文件）", code="missing_verifier_key")
-    report = run(ledger.recorder, checkpoints=given, verifier_key=verifier,
+    report = run(ledger.recorder, checkpoints=given, verifier_key=verifier, reopen=reopen_url(ledger.url),
                  progress=lambda items, total: progress(items, total, "校验中"))
     if ctx.as_json:
         print_json(report)
@@ -182,7 +183,8 @@ def verify(ctx: Context, against: tuple[Path, ...], key: str | None) -> None:
 @handles_errors
 def witness(ctx: Context, state: Path, api: str | None, token: str | None, key: str | None) -> None:
     """监察人员的见证：只接受能由一致性证明连到已接受检查点的新检查点。"""
-    from ledger.integrity.witness import ApiSource, DatabaseSource, Source, witness as run
+    from ledger.integrity.witness import ApiSource, DatabaseSource, Source
+    from ledger.integrity.witness import witness as run
 
     source: Source = ApiSource(api, token) if api else DatabaseSource(ctx.ledger)
     result = run(state, source, _key_text(key))

@@ -17,8 +17,10 @@ Whitespace and ``+`` (not allowed in key names) become ``-``.
 :mod:`ledger.integrity.keys` and appends the note to ``ledger_checkpoints``; if the tree has not
 grown since the newest stored checkpoint, that one is returned instead of a duplicate row. A
 new checkpoint is only signed after a consistency proof from the newest stored one checks out
-against the stored nodes, so the ledger never signs a tree that does not extend what it
-signed before.
+against the stored nodes, so the ledger never signs a tree whose right edge contradicts what it
+signed before. That is an O(log n) guard, not a verification: ``xinfang verify`` re-hashes
+everything, and only a witness holding earlier checkpoints catches a history rewritten together
+with the stored checkpoints.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.domain.ids import aggregate_id
 from ledger.codec import decode_envelope
+from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure, InvalidInput, NotFound
 from ledger.integrity import merkle
 from ledger.store import LedgerReader

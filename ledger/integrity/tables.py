@@ -48,6 +48,22 @@ class Tables:
         """The stored text of an aggregate id given in its dashed form."""
         return aggregate_id if self.dashed_ids else aggregate_id.replace("-", "")
 
+    def predecessors(self, q: Query, keys: list[tuple[str, int]], below: int) -> dict[str, tuple[int, bytes]]:
+        """Leaf hashes of ``(id as stored, version)`` whose ``seq < below``, by id: ``{id: (version, hash)}``."""
+        found: dict[str, tuple[int, bytes]] = {}
+        for start in range(0, len(keys), 5000):
+            for row in self._predecessors(q, keys[start : start + 5000], below):
+                found[str(row[0])] = (int(row[1]), bytes(row[2]))
+        return found
+
+    def _predecessors(self, q: Query, keys: list[tuple[str, int]], below: int) -> list[tuple[Any, ...]]:
+        values = ",".join(["(?,?)"] * len(keys))
+        return q(
+            f"WITH k(id, v) AS (VALUES {values}) SELECT l.originator_id, l.originator_version, l.leaf_hash "
+            "FROM k JOIN {leaves} l ON l.originator_id = k.id AND l.originator_version = k.v WHERE l.seq < ?",
+            [x for key in keys for x in key] + [below],
+        )
+
     @contextmanager
     def snapshot(self) -> Iterator[Query]:
         """Queries that all see the same committed state of the database."""
@@ -98,6 +114,15 @@ class PostgresTables(Tables):
 
     def name(self, table: str) -> str:
         return f'"{self.schema}"."{table}"'
+
+    def _predecessors(self, q: Query, keys: list[tuple[str, int]], below: int) -> list[tuple[Any, ...]]:
+        from uuid import UUID
+
+        return q(
+            "SELECT l.originator_id::text, l.originator_version, l.leaf_hash FROM unnest(?::uuid[], ?::bigint[]) "
+            "AS k(id, v) JOIN {leaves} l ON l.originator_id = k.id AND l.originator_version = k.v WHERE l.seq < ?",
+            ([UUID(key[0]) for key in keys], [key[1] for key in keys], below),
+        )
 
     @contextmanager
     def _cursor(self, isolation: str | None) -> Iterator[Query]:

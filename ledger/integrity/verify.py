@@ -17,7 +17,11 @@ positions, aligned so that each page is a perfect subtree):
 - finally the root at every checkpoint's size (those given, and those the ledger stored in
   ``ledger_checkpoints``) is compared with the checkpoint, whose signature is checked first.
 
-The fast path only notices that something is wrong at position ``k``; :func:`_diagnose` then
+Reading runs in a thread ahead of the checks (SQLite and psycopg release the GIL while they
+fetch); given a way to reopen the database and a second CPU, the second half of a large log is
+verified in a forked process at the same time (:meth:`_Verifier._split`).
+
+The fast path only notices that something is wrong at position ``k``; :meth:`_Verifier._diagnose` then
 looks around ``k`` with a few point queries to say *what*: ``payload_changed``, ``leaf_changed``,
 ``event_missing``, ``reordered``, ``inserted``, ``backdated``, ``node_changed``,
 ``checkpoint_inconsistent`` or ``checkpoint_signature``.
@@ -26,12 +30,14 @@ looks around ``k`` with a few point queries to say *what*: ``payload_changed``, 
 from __future__ import annotations
 
 import base64
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import msgspec
@@ -46,6 +52,8 @@ __all__ = ["KINDS", "PAGE_BITS", "CheckpointCheck", "Failure", "Report", "verify
 
 PAGE_BITS = 13
 PAGE = 1 << PAGE_BITS
+SPLIT_MIN_PAGES = 8
+"""Logs of at least this many pages are verified in two processes when :func:`verify` can."""
 
 KINDS: dict[str, str] = {
     "payload_changed": "事件内容被改动",
@@ -117,6 +125,15 @@ class _Damage(Exception):
         self.failure = failure
 
 
+class _Suspect(Exception):
+    """The fast checks refused a page; ``diagnose()`` says why once the reading thread stopped
+    (the diagnosis queries the same connection)."""
+
+    def __init__(self, diagnose: Callable[[], Failure]) -> None:
+        super().__init__("damage found")
+        self.diagnose = diagnose
+
+
 class _Head(msgspec.Struct):
     """The envelope fields a leaf repeats; the actor is kept as raw JSON (see :meth:`_Verifier._rows`)."""
 
@@ -129,6 +146,7 @@ class _Head(msgspec.Struct):
 _decode_head = msgspec.json.Decoder(_Head).decode
 _decode_envelope_head = msgspec.json.Decoder(Head).decode
 _encode_leaf = msgspec.json.Encoder(order="sorted").encode
+_first = itemgetter(0)
 _LEAF = b"\x00"
 _NODE = b"\x01"
 
@@ -140,6 +158,7 @@ def verify(
     verifier_key: str | None = None,
     stored_checkpoints: bool = True,
     progress: Progress[int] | None = None,
+    reopen: Callable[[], Any] | None = None,
 ) -> Report:
     """Verify the whole log behind ``reader`` (a ledger application recorder).
 
@@ -147,8 +166,32 @@ def verify(
     are checked with ``verifier_key`` (signed-note verifier key text), which they need.
     ``stored_checkpoints``: also check those in ``ledger_checkpoints`` (signatures only when a
     key is given). ``progress(pages, total)`` wraps the page iteration (for a progress bar).
+
+    ``reopen``: makes another recorder on the same database. Given one (and a second CPU, and a
+    log of at least :data:`SPLIT_MIN_PAGES` pages), the second half of the log is verified in a
+    forked process at the same time as the first (see :meth:`_Verifier._split`).
     """
-    return _Verifier(tables_of(reader), checkpoints, verifier_key, stored_checkpoints).run(progress)
+    verifier = _Verifier(tables_of(reader), checkpoints, verifier_key, stored_checkpoints)
+    return verifier.run(progress, reopen)
+
+
+def reopen_url(url: str, name: str = "xinfang") -> Callable[[], Any]:
+    """A ``reopen`` for :func:`verify`: a fresh application recorder on the ledger at ``url``.
+
+    ``name`` is the application's (:attr:`ledger.application.Ledger.name`): on PostgreSQL the
+    events table is named after it. Tables are never created.
+    """
+
+    def reopen() -> Any:
+        from eventsourcing.persistence import InfrastructureFactory
+        from eventsourcing.utils import Environment
+
+        from ledger.config import environment
+
+        settings = {**environment(url), "CREATE_TABLE": "n"}
+        return InfrastructureFactory.construct(Environment(name=name, env=settings)).application_recorder()
+
+    return reopen
 
 
 class _Verifier:
@@ -166,28 +209,43 @@ class _Verifier:
         self.last_time_text = ""
         """``recorded_at`` of the last verified event."""
         self.after: Any = -1
+        self.assumed: dict[Any, tuple[int, str]] = {}
+        """In the second half's process: stored id → (version, leaf hash) of predecessors before it."""
+        self.assumptions: dict[str, tuple[int, str]] = {}
+        """Those predecessors it relied on, by aggregate: the first half must end with them."""
         self.verified = 0
         self.size = 0
         self.checks: list[CheckpointCheck] = []
 
     # ── driver ───────────────────────────────────────────────────────────────
 
-    def run(self, progress: Progress[int] | None) -> Report:
+    def run(self, progress: Progress[int] | None, reopen: Callable[[], Any] | None = None) -> Report:
         started = time.perf_counter()
         root: bytes | None = None
         failure: Failure | None = None
         with self.t.snapshot() as q:
             top = q("SELECT MAX(seq) FROM {leaves}", ())[0][0]
             self.size = n = 0 if top is None else int(top) + 1
-            pages: Iterable[int] = range(0, n, PAGE)
+            second = self._split(q, n, reopen) if reopen is not None else None
+            middle = second.middle if second is not None else n
+            pages: Iterable[int] = range(0, middle, PAGE)
             if progress is not None:
-                pages = progress(pages, (n + PAGE - 1) // PAGE)
+                pages = progress(pages, (middle + PAGE - 1) // PAGE)
             tops = merkle.CompactRange()
             try:
-                with _Prefetch(self.t, q, n) as fetched:
-                    for _ in pages:
-                        self._page(q, fetched.next(), tops)
-                    self.after = fetched.after
+                try:
+                    with _Prefetch(self.t, q, middle) as fetched:
+                        for _ in pages:
+                            self._page(q, fetched.next(), tops)
+                        self.after = fetched.after
+                except BaseException as exc:
+                    if second is not None:
+                        second.stop()
+                    if isinstance(exc, _Suspect):
+                        raise _Damage(exc.diagnose()) from None
+                    raise
+                if second is not None:
+                    self._join(q, second.result())
                 self._after_end(q, n)
                 nodes = _NodeCache(q)
                 root = merkle.root_at(n, nodes.get(merkle.root_keys(n)))
@@ -208,24 +266,90 @@ class _Verifier:
             failure=failure,
         )
 
+    # ── two processes ────────────────────────────────────────────────────────
+
+    def _split(self, q: Query, n: int, reopen: Callable[[], Any]) -> _SecondHalf | None:
+        """Start verifying ``[middle, n)`` in a forked process; None when not worth it or not possible.
+
+        The second half starts from what the stored log says about the first: the events-table
+        position and ``recorded_at`` of event ``middle - 1``, the tree's right edge at ``middle``
+        (to complete the nodes above the pages) and, met on the way, the leaf hash of each
+        aggregate's last event before ``middle``. This process verifies the first half; if it
+        finds nothing wrong, those stored values are right, and :meth:`_join` also checks that
+        the first half ended with exactly the predecessors the second one relied on.
+        """
+        import multiprocessing
+
+        if n < SPLIT_MIN_PAGES * PAGE or (os.cpu_count() or 1) < 2:
+            return None
+        try:
+            context = multiprocessing.get_context("fork")
+        except ValueError:
+            return None
+        middle = (n // 2) // PAGE * PAGE
+        t = self.t
+        rows = q(
+            f"SELECT e.{t.event_order}, l.leaf FROM {{leaves}} l JOIN {{events}} e "
+            "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version WHERE l.seq = ?",
+            (middle - 1,),
+        )
+        edge = _NodeCache(q).get(merkle.root_keys(middle))
+        if len(rows) != 1 or len(edge) != len(merkle.root_keys(middle)):
+            return None  # damaged around the middle: the single pass will say how
+        try:
+            last_text = decode_leaf(bytes(rows[0][1])).recorded_at
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_second_half,
+            args=(sender, reopen, middle, n, rows[0][0], last_text, edge),
+            name="verify-second-half",
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        return _SecondHalf(middle, process, receiver)
+
+    def _join(self, q: Query, outcome: _Outcome) -> None:
+        if outcome.error is not None:
+            raise RuntimeError(f"校验后半段的进程出错：{outcome.error}")
+        for aggregate, (version, hash_hex) in outcome.assumptions.items():
+            latest = self.chain.get(aggregate)
+            if latest is None or (latest[0], latest[1]) != (version, hash_hex):
+                raise _Damage(self._failure(
+                    q, outcome.middle, "leaf_changed",
+                    f"聚合 {aggregate} 在序号 {outcome.middle} 之前的最后一条事件与存储的叶子不符", aggregate,
+                ))
+        if self.last_time_text != outcome.last_text:
+            raise _Damage(self._failure(
+                q, outcome.middle, "leaf_changed", f"序号 {outcome.middle - 1} 的记录时间与存储的叶子不符",
+            ))
+        if outcome.failure is not None:
+            raise _Damage(outcome.failure)
+        self.verified = outcome.verified
+        self.after = outcome.after
+
     # ── one page ─────────────────────────────────────────────────────────────
 
     def _page(self, q: Query, page: _Page, tops: merkle.CompactRange) -> None:
         start, end = page.start, page.end
+        if page.assumed:
+            self.assumed.update(page.assumed)
         hashes, bad = self._rows(start, end, page.leaves, page.events)
         blame, top = _compare_nodes(start, hashes, page.levels)
         if blame is not None and (bad is None or blame[0] < bad):
             seq, level, idx = blame
             if level == 0:
-                raise _Damage(self._diagnose(q, seq, page.events, start))
-            raise _Damage(self._node_failure(q, level, idx))
+                raise _Suspect(lambda: self._diagnose(q, seq, page.events, start))
+            raise _Suspect(lambda: self._node_failure(q, level, idx))
         if bad is not None:
-            raise _Damage(self._diagnose(q, bad, page.events, start))
+            raise _Suspect(lambda: self._diagnose(q, bad, page.events, start))
         self.verified = end
         if top is not None:
             for level, idx, h in tops.append(top)[1:]:
                 if page.above.get((level + PAGE_BITS, idx)) != h:
-                    raise _Damage(self._node_failure(q, level + PAGE_BITS, idx))
+                    raise _Suspect(lambda key=(level + PAGE_BITS, idx): self._node_failure(q, *key))
 
     def _rows(
         self, start: int, end: int, leaves: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
@@ -242,6 +366,8 @@ class _Verifier:
         chain_get = chain.get
         decode = _decode_head
         actors = self.actors
+        assumed = self.assumed
+        assumptions = self.assumptions
         dashed = self.t.dashed_ids
         last_text = self.last_time_text
         hashes: list[bytes] = []
@@ -251,9 +377,11 @@ class _Verifier:
         k = start
         try:
             for i in range(count):
-                seq, leaf_id, leaf_version, leaf, stored_hash = leaves[i]
+                leaf_id, leaf_version, leaf, stored_hash = leaves[i]
                 _, event_id, event_version, topic, state = events[i]
-                if seq != k or leaf_id != event_id or leaf_version != event_version:
+                # No seq column: the rows come in seq order and the leaf bytes, compared below,
+                # say which seq they are, so a missing or moved row shows up as a different leaf.
+                if leaf_id != event_id or leaf_version != event_version:
                     bad = k
                     break
                 try:
@@ -265,10 +393,18 @@ class _Verifier:
                 version = head.originator_version
                 latest = chain_get(aggregate)
                 if latest is None:
-                    if version != 1 or (aggregate if dashed else aggregate.replace("-", "")) != event_id:
+                    if (aggregate if dashed else aggregate.replace("-", "")) != event_id:
                         bad = k
                         break
-                    prev = ZERO_HASH
+                    if version == 1:
+                        prev = ZERO_HASH
+                    else:  # the second half's process: the predecessor is in the first half
+                        before = assumed.get(event_id)
+                        if before is None or before[0] != version - 1:
+                            bad = k
+                            break
+                        prev = before[1]
+                        assumptions[aggregate] = before
                 else:
                     if version != latest[0] + 1 or latest[2] != event_id:
                         bad = k
@@ -500,7 +636,7 @@ class _Verifier:
             return fail("payload_changed", f"序号 {k} 的事件不属于叶子所记的聚合与版本", agg, ver)
         if _dashed(str(leaf_id)) != agg or int(leaf_version) != ver:
             return fail("leaf_changed", f"序号 {k} 的叶子行的聚合或版本列与叶子内容不符", agg, ver)
-        latest = self.chain.get(agg)
+        latest: tuple[Any, ...] | None = self.chain.get(agg) or self.assumed.get(t.id_of(agg))
         expected_version = 1 if latest is None else latest[0] + 1
         if ver > expected_version:
             found = q(
@@ -563,27 +699,31 @@ class _Page(msgspec.Struct):
     end: int
     leaves: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
-    levels: list[list[bytes]]
-    """Stored node hashes of levels 0..PAGE_BITS inside the page, in ``idx`` order."""
+    levels: list[bytes]
+    """Stored node hashes of levels 0..PAGE_BITS inside the page, in ``idx`` order, concatenated."""
     above: dict[merkle.Key, bytes]
     """Stored nodes above the page completed at its end."""
+    assumed: dict[str, tuple[int, str]] = {}
+    """Second half only: predecessors in the first half of aggregates first met on this page."""
 
 
 class _Prefetch:
     """Reads pages in a thread while the previous ones are checked (the driver waits on I/O
     with the GIL released), inside the caller's snapshot. Stopped as soon as the checks stop."""
 
-    def __init__(self, tables: Tables, q: Query, size: int) -> None:
+    def __init__(self, tables: Tables, q: Query, size: int, start: int = 0, after: Any = -1) -> None:
         self.t = tables
         self.q = q
         self.size = size
-        self.after: Any = -1
+        self.start = start
+        self.seen: set[Any] = set()
+        self.after: Any = after
         self.queue: queue.Queue[_Page | BaseException] = queue.Queue(maxsize=2)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._produce, name="verify-prefetch", daemon=True)
         t = tables
         self.leaves_sql = (
-            f"SELECT seq, {t.id_text}, originator_version, leaf, leaf_hash FROM {{leaves}} "
+            f"SELECT {t.id_text}, originator_version, leaf, leaf_hash FROM {{leaves}} "
             "WHERE seq >= ? AND seq < ? ORDER BY seq"
         )
         self.events_sql = (
@@ -613,7 +753,7 @@ class _Prefetch:
 
     def _produce(self) -> None:
         try:
-            for start in range(0, self.size, PAGE):
+            for start in range(self.start, self.size, PAGE):
                 if self.stop.is_set():
                     return
                 page = self._read(start, min(self.size, start + PAGE))
@@ -637,7 +777,7 @@ class _Prefetch:
             base, stop = start >> level, end >> level
             if stop <= base:
                 break
-            levels.append([bytes(r[0]) for r in q(self.nodes_sql, (level, base, stop))])
+            levels.append(b"".join(map(_first, q(self.nodes_sql, (level, base, stop)))))
         above: dict[merkle.Key, bytes] = {}
         level = PAGE_BITS + 1
         while end % (1 << level) == 0:
@@ -645,11 +785,88 @@ class _Prefetch:
             if rows:
                 above[(level, (end >> level) - 1)] = bytes(rows[0][0])
             level += 1
-        return _Page(start=start, end=end, leaves=leaves, events=events, levels=levels, above=above)
+        assumed: dict[str, tuple[int, str]] = {}
+        if self.start:
+            keys = []
+            seen = self.seen
+            for row in leaves:
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    if row[1] > 1:
+                        keys.append((str(row[0]), int(row[1]) - 1))
+            if keys:
+                found = self.t.predecessors(q, keys, self.start)
+                assumed = {key: (version, hash_.hex()) for key, (version, hash_) in found.items()}
+        return _Page(start=start, end=end, leaves=leaves, events=events, levels=levels, above=above,
+                     assumed=assumed)
+
+
+class _Outcome(msgspec.Struct):
+    """What the second half's process reports back."""
+
+    middle: int
+    verified: int
+    after: Any
+    last_text: str
+    """The ``recorded_at`` it started from (that of the stored leaf ``middle - 1``)."""
+    assumptions: dict[str, tuple[int, str]]
+    failure: Failure | None = None
+    error: str | None = None
+
+
+class _SecondHalf:
+    def __init__(self, middle: int, process: Any, receiver: Any) -> None:
+        self.middle = middle
+        self.process = process
+        self.receiver = receiver
+
+    def result(self) -> _Outcome:
+        try:
+            data = self.receiver.recv_bytes()
+        except EOFError:
+            self.process.join()
+            return _Outcome(middle=self.middle, verified=self.middle, after=None, last_text="", assumptions={},
+                            error=f"进程意外退出（退出码 {self.process.exitcode}）")
+        self.process.join()
+        return msgspec.msgpack.decode(data, type=_Outcome)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join()
+
+
+def _second_half(sender: Any, reopen: Callable[[], Any], middle: int, n: int, after: Any, last_text: str,
+                 edge: dict[merkle.Key, bytes]) -> None:
+    """Runs in the forked process: verify ``[middle, n)`` from what the stored first half says."""
+    verifier: _Verifier | None = None
+    try:
+        reader = reopen()
+        verifier = _Verifier(tables_of(reader), [], None, False)
+        verifier.last_time_text = last_text
+        tops = merkle.CompactRange.from_nodes(
+            middle >> PAGE_BITS, {(level - PAGE_BITS, idx): h for (level, idx), h in edge.items()}
+        )
+        failure = None
+        with verifier.t.snapshot() as q:
+            try:
+                with _Prefetch(verifier.t, q, n, start=middle, after=after) as fetched:
+                    for _ in range(middle, n, PAGE):
+                        verifier._page(q, fetched.next(), tops)
+                    verifier.after = fetched.after
+            except _Suspect as suspect:
+                failure = suspect.diagnose()
+        outcome = _Outcome(middle=middle, verified=n if failure is None else (failure.seq or middle),
+                           after=verifier.after, last_text=last_text, assumptions=verifier.assumptions,
+                           failure=failure)
+    except Exception as exc:  # reported to the first half, which raises it
+        outcome = _Outcome(middle=middle, verified=middle, after=None, last_text=last_text, assumptions={},
+                           error=f"{type(exc).__name__}: {exc}")
+    sender.send_bytes(msgspec.msgpack.encode(outcome))
+    sender.close()
 
 
 def _compare_nodes(
-    start: int, hashes: list[bytes], levels: list[list[bytes]]
+    start: int, hashes: list[bytes], levels: list[bytes]
 ) -> tuple[tuple[int, int, int] | None, bytes | None]:
     """Compare the stored nodes inside a page with those recomputed from its leaf ``hashes``.
 
@@ -662,9 +879,9 @@ def _compare_nodes(
     for level, stored in enumerate(levels):
         if not current:
             break
-        if len(stored) < len(current) or b"".join(stored[: len(current)]) != b"".join(current):
+        if not stored.startswith(b"".join(current)):
             for i, h in enumerate(current):
-                if i >= len(stored) or stored[i] != h:
+                if stored[i * merkle.HASH_SIZE : (i + 1) * merkle.HASH_SIZE] != h:
                     idx = (start >> level) + i
                     if first is None or idx << level < first[0]:
                         first = (idx << level, level, idx)

@@ -48,33 +48,27 @@ FREEZE_AFTER = 50_000
 """Folds of at least this many events keep the collector off their state afterwards (see :func:`_no_gc`)."""
 
 
-class _Folding:
-    """How many events a fold has seen so far."""
-
-    def __init__(self) -> None:
-        self.events = 0
-
-
 @contextmanager
-def _no_gc() -> Iterator[_Folding]:
-    """Fold without the cyclic garbage collector, and keep it off a large folded state afterwards.
+def _no_gc(events: int) -> Iterator[None]:
+    """Fold ``events`` events without the cyclic garbage collector, and keep it off a large state afterwards.
 
     Replay allocates millions of small objects and keeps hundreds of thousands of them, none
     in a reference cycle. With the collector on, each burst of allocations makes it walk the
     growing state again. So it is off during the fold; after a large fold the survivors are
     moved to the permanent generation (:func:`gc.freeze`), where reference counting still
-    frees them but collections no longer visit them. Garbage waiting when the fold starts is
-    collected first, so nothing cyclic is frozen along with the state.
+    frees them but collections no longer visit them. Before a large fold, garbage already
+    waiting is collected, so nothing cyclic is frozen along with the state; small folds
+    (catching up a few events) leave the collector's generations as they are.
     """
     enabled = gc.isenabled()
-    if enabled:
+    large = events >= FREEZE_AFTER
+    if enabled and large:
         gc.collect()
     gc.disable()
-    folding = _Folding()
     try:
-        yield folding
+        yield
     finally:
-        if folding.events >= FREEZE_AFTER:
+        if large:
             gc.freeze()
         if enabled:
             gc.enable()
@@ -136,7 +130,7 @@ class Projector:
         """Fold events ``[start, stop)``; yields the position after each page."""
         decode = envelope_decoder.decode
         expected = start
-        with _no_gc() as folding:
+        with _no_gc(stop - start):
             for page in self.tables.events(start, stop):
                 if page[0][0] != expected or page[-1][0] != expected + len(page) - 1:
                     missing = next((expected + i for i, row in enumerate(page) if row[0] != expected + i), expected)
@@ -150,7 +144,6 @@ class Projector:
                         ) from exc
                     step(seq, envelope)
                 expected += len(page)
-                folding.events += len(page)
                 if advance is not None:
                     advance(len(page))
                 yield expected
@@ -179,7 +172,7 @@ class Projector:
         tree = CompactRange()
         damage: list[Damage] = []
         expected = 0
-        with _no_gc() as folding:
+        with _no_gc(stop):
             for page in self.tables.events(0, stop, leaves=True):
                 for seq, data, leaf_bytes in page:
                     if seq != expected:
@@ -200,7 +193,6 @@ class Projector:
                     if problems:
                         damage.append(self._damage(state, seq, leaf, "；".join(problems)))
                     expected += 1
-                folding.events += len(page)
                 if advance is not None:
                     advance(len(page))
         if expected != stop:
@@ -240,7 +232,7 @@ class Projector:
             self._reset(stale)
             stored = self.tables.positions()
         state = State()
-        with _no_gc() as folding:
+        with _no_gc(max(position for position, _ in stored.values())):
             for body in self.tables.bodies("proj_cases"):
                 facts = _case_decoder.decode(body)
                 state.cases[facts.case.id.int] = facts
@@ -252,7 +244,6 @@ class Projector:
                 state.late[late.seq] = late
             for actor, unit, day, events in self.tables.activity():
                 state.activity[(actor, unit, date.fromisoformat(day))] = int(events)
-            folding.events = len(state.cases) + len(state.records) + len(state.late)
         return state, {name: stored[name][0] for name in PROJECTIONS}
 
     def catch_up(self, advance: Advance | None = None, stop: int | None = None) -> State:

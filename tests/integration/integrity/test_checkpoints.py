@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.county import HANDLER, START, command
+from support.tamper import Clock, Operator, build_county, flip
 
 from ledger.application import Ledger
 from ledger.errors import ConfigError, IntegrityFailure, InvalidInput, NotFound
@@ -16,8 +18,6 @@ from ledger.integrity.checkpoints import Checkpoints, default_origin
 from ledger.integrity.keys import create_key
 from ledger.integrity.proofs import Proofs
 from ledger.integrity.verify import verify
-from support.county import HANDLER, START, command
-from support.tamper import Clock, Operator, build_county, flip
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from support.tamper import Operator, build_county
+
 from ledger.application import Ledger
 from ledger.integrity.verify import verify
-from support.tamper import Operator, build_county
 
 TESTS = Path(__file__).resolve().parents[2]
 KILLS = 12

@@ -17,11 +17,11 @@ from typing import Any
 
 import msgspec
 import pytest
+from support.tamper import Operator, backdate, build_county, flip
 
 from ledger.application import Ledger
 from ledger.integrity.keys import create_key
 from ledger.integrity.verify import Report, verify
-from support.tamper import Operator, backdate, build_county, flip
 
 XINFANG = str(Path(sys.executable).with_name("xinfang"))
 

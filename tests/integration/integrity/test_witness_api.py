@@ -16,14 +16,14 @@ from pathlib import Path
 import msgspec
 import pytest
 import uvicorn
+from support.county import HANDLER, START, command
+from support.tamper import Clock, Operator, build_county, flip
 
 from api.app import create_app
 from ledger.application import Ledger
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
 from schemas.common import Actor
-from support.county import HANDLER, START, command
-from support.tamper import Clock, Operator, build_county, flip
 
 XINFANG = str(Path(sys.executable).with_name("xinfang"))
 

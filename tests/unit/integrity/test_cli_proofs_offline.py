@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from support.tamper import build_county
 
 from ledger.cli import main
 from ledger.integrity.keys import create_key
-from support.tamper import build_county
 
 # ── RFC 9162, by the letter ──────────────────────────────────────────────────
 
