@@ -21,6 +21,7 @@ Milestone = Literal[
     "routed_on",
     "accepted_on",
     "refused_on",
+    "routed_away_on",
     "investigated_on",
     "decided_on",
     "served_on",

@@ -41,8 +41,13 @@ Stage = Literal[
 ]
 
 
+_CHINA_OFFSET = timedelta(hours=8)
+
+
 def business_day(moment: datetime) -> date:
     """The calendar day in China on which ``moment`` fell: deadlines count in local days."""
+    if moment.utcoffset() == _CHINA_OFFSET:  # the usual case: no conversion needed
+        return moment.date()
     return moment.astimezone(CHINA).date()
 
 
@@ -80,6 +85,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     report_due: date | None = None
     accepted_on: date | None = None
     refused_on: date | None = None
+    routed_away_on: date | None = None
+    """告知, 导入法定途径 or 转交: the item left 信访 handling, so no acceptance is due."""
     investigated_on: date | None = None
     """First 调查核实 record: when the handler first met the petitioner and looked into the facts."""
     decided_on: date | None = None
@@ -340,9 +347,15 @@ def _registered(envelope: Envelope) -> Case:
     )
 
 
+ROUTING_AWAY = (ev.PetitionerRedirected, ev.RoutedToStatutoryChannel, ev.CaseReferred)
+"""Routes that take the item out of 信访 handling: nothing is left to accept."""
+
+
 def _hand_to(case: Case, e: Event, day: date) -> dict[str, object]:
     unit = getattr(e, "to_unit", None)
-    changes: dict[str, object] = {"routed_on": day, "handoffs": case.handoffs + (1 if unit else 0)}
+    changes: dict[str, object] = {"routed_on": case.routed_on or day, "handoffs": case.handoffs + (1 if unit else 0)}
+    if isinstance(e, ROUTING_AWAY):
+        changes["routed_away_on"] = day
     if unit:
         changes["current_unit"] = unit
     if isinstance(e, ev.CaseAssigned):

@@ -20,7 +20,8 @@ from ledger.hooks import Case, Finding, HolidaySchedule, IncidentFact, PeriodFac
 from schemas import events as ev
 from schemas.common import Level
 
-__version__ = "2022.05.01"
+__version__ = "2022.05.01.2"
+"""C22 date, then a revision: any change to what the plugin answers bumps the revision (and so the fingerprint)."""
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -42,7 +43,7 @@ TIME_LIMITS = [
     TimeLimit(step="route", label="登记后转送、交办或告知", days=15, day_type="natural",
               basis="C22 第22条", starts="received_on", stops=("routed_on",)),
     TimeLimit(step="accept", label="决定是否受理并书面告知", days=15, day_type="natural",
-              basis="C22 第23条", starts="routed_on", stops=("accepted_on", "refused_on")),
+              basis="C22 第23条", starts="routed_on", stops=("accepted_on", "refused_on", "routed_away_on")),
     TimeLimit(step="objection", label="提出管辖异议", days=5, day_type="working",
               basis="C22 第23条", starts="routed_on", kind="window"),
     TimeLimit(step="decide", label="受理后出具处理意见", days=60, day_type="natural",
