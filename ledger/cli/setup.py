@@ -51,7 +51,7 @@ def summary(ctx: Context) -> None:
     """账本概况：事件总数和各类事件数量。"""
     recorder = ctx.ledger.recorder
     total = recorder.tree_size()
-    counts = Counter(topic for _, topic, _ in progress(iter_log(recorder), total, "统计中"))
+    counts = Counter(row.topic for row in progress(iter_log(recorder), total, "统计中"))
     if ctx.as_json:
         print_json({"events": total, "by_type": dict(sorted(counts.items()))})
         return

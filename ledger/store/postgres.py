@@ -334,11 +334,13 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
         return self.get_receipts([command_id]).get(command_id)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def get_receipts(self, command_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._select_receipts, (list(command_ids),), prepare=True)
             return {row["command_id"]: (row["digest"], bytes(row["result"])) for row in curs.fetchall()}
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every stored event of the given aggregates, by aggregate then version (one query)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

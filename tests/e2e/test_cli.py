@@ -1,0 +1,152 @@
+"""The `xinfang` command line as a clerk and an inspector use it: real processes, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.county import OFFICIALS, UNITS
+
+COUNTY = [
+    {"type": "RegisterUnit", "command_id": f"u-{u['code']}", "occurred_at": "2021-01-04T09:00:00+08:00", **u}
+    for u in UNITS
+] + [
+    {"type": "RegisterOfficial", "command_id": f"o-{o['code']}", "occurred_at": "2021-01-04T09:00:00+08:00", **o}
+    for o in OFFICIALS
+]
+REGISTER = {"type": "RegisterPetition", "command_id": "c-1", "occurred_at": "2021-03-01T09:30:00+08:00",
+            "channel": "来访", "subject": "土地征收补偿", "home_township": "town-a", "petitioners": ["P-0001"],
+            "number": "2021-000001"}
+FORWARD = {"type": "ForwardCase", "command_id": "c-2", "occurred_at": "2021-03-02T10:00:00+08:00",
+           "case": "2021-000001", "to_unit": "town-a"}
+
+
+def run(db: str, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XINFANG_KEY_FILE": str(cwd / "ledger.key")}
+    env.pop("XINFANG_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "ledger.cli", "--db", db, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}: {done.stderr}\n{done.stdout}")
+    return done
+
+
+def jsonl(path: Path, *lines: object) -> Path:
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
+                            for line in lines), encoding="utf-8")
+    return path
+
+
+def size(db: str, cwd: Path) -> int:
+    return int(json.loads(run(db, "--json", "summary", cwd=cwd).stdout)["events"])
+
+
+@pytest.fixture
+def county(database_url: str, tmp_path: Path) -> str:
+    run(database_url, "init", cwd=tmp_path)
+    run(database_url, "apply", str(jsonl(tmp_path / "county.jsonl", *COUNTY)), cwd=tmp_path)
+    return database_url
+
+
+def test_init_makes_a_private_signing_key(county: str, tmp_path: Path) -> None:
+    key = tmp_path / "ledger.key"
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    again = run(county, "init", cwd=tmp_path)
+    assert "已存在" in again.stdout
+
+
+def test_a_batch_applies_good_lines_and_reports_each_bad_one_by_line_number(county: str, tmp_path: Path) -> None:
+    before = size(county, tmp_path)
+    batch = jsonl(
+        tmp_path / "batch.jsonl",
+        REGISTER,
+        {**FORWARD, "surprise": 1},  # unknown field
+        {**FORWARD, "command_id": "c-3", "to_unit": 7},  # wrong type
+        '{"type": "ForwardCase", "command_id": "c-4"',  # malformed JSON
+        {**FORWARD, "command_id": "c-5", "case": "2021-999999"},  # unknown case
+        {**FORWARD, "command_id": "c-6", "expected_version": 5},  # stale version
+        FORWARD,
+    )
+    done = run(county, "--json", "apply", str(batch), cwd=tmp_path, check=False)
+    assert done.returncode == 3
+    report = json.loads(done.stdout)
+    assert report["applied"] == 2
+    refused = {item["line"]: item for item in report["refused"]}
+    assert sorted(refused) == [2, 3, 4, 5, 6]
+    assert refused[2]["error"] == "invalid_command" and "surprise" in refused[2]["message"]
+    assert refused[3]["error"] == "invalid_command" and "to_unit" in refused[3]["message"]
+    assert refused[4]["error"] == "malformed_json"
+    assert refused[5]["error"] == "unknown_case" and "2021-999999" in refused[5]["message"]
+    assert refused[6]["error"] == "stale_version" and "当前版本 1" in refused[6]["message"]
+    assert size(county, tmp_path) == before + 2
+
+
+def test_applying_the_same_file_twice_writes_nothing_the_second_time(county: str, tmp_path: Path) -> None:
+    batch = jsonl(tmp_path / "twice.jsonl", REGISTER, FORWARD)
+    run(county, "apply", str(batch), cwd=tmp_path)
+    before = size(county, tmp_path)
+    again = json.loads(run(county, "--json", "apply", str(batch), cwd=tmp_path).stdout)
+    assert (again["applied"], again["repeated"]) == (0, 2)
+    assert size(county, tmp_path) == before
+
+
+def test_imported_events_carry_their_batch_and_the_timeline_shows_who_and_when(county: str, tmp_path: Path) -> None:
+    run(county, "apply", "--batch", "migration-1", "--actor", "clerk-9", "--unit", "xfj", "--role", "clerk",
+        str(jsonl(tmp_path / "m.jsonl", REGISTER, FORWARD)), cwd=tmp_path)
+    shown = json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)
+    assert shown["case"]["stage"] == "待受理"
+    timeline = shown["timeline"]
+    assert [t["type"] for t in timeline] == ["PetitionRegistered", "CaseForwarded"]
+    assert all(t["batch"] == "migration-1" and t["actor"] == {"id": "clerk-9", "unit": "xfj", "role": "clerk"}
+               for t in timeline)
+    assert all(t["seq"] is not None and len(t["leaf_hash"]) == 64 for t in timeline)
+    human = run(county, "case", "show", "2021-000001", cwd=tmp_path).stdout
+    assert "时间线" in human and "转送" in human
+
+
+def test_an_unknown_case_is_a_clear_error_with_its_exit_code(county: str, tmp_path: Path) -> None:
+    done = run(county, "case", "show", "2021-404404", cwd=tmp_path, check=False)
+    assert done.returncode == 4
+    assert "案件 2021-404404 不存在" in done.stderr
+
+
+def test_export_writes_every_event_with_its_seq(county: str, tmp_path: Path) -> None:
+    exported = run(county, "export", cwd=tmp_path).stdout.splitlines()
+    rows = [json.loads(line) for line in exported]
+    assert [r["seq"] for r in rows] == list(range(len(COUNTY)))
+    assert rows[0]["event"]["type"] == "UnitRegistered"
+
+
+@pytest.mark.parametrize("which", ["events", "commands"])
+def test_the_schemas_are_printed_for_outside_tools(tmp_path: Path, which: str) -> None:
+    schema = json.loads(run(f"sqlite:///{tmp_path}/s.sqlite3", "schema", which, cwd=tmp_path).stdout)
+    names = set(schema["$defs"])
+    assert ("PetitionRegistered" if which == "events" else "RegisterPetition") in names
+
+
+def test_an_erased_identity_reads_as_erased_and_the_ledger_still_replays(county: str, tmp_path: Path) -> None:
+    identity = tmp_path / "identity.json"
+    identity.write_text(json.dumps({"name": "信访人甲", "id_number": "43122819800101123X", "phone": "13800000000"},
+                                   ensure_ascii=False), encoding="utf-8")
+    run(county, "apply", str(jsonl(tmp_path / "c.jsonl", REGISTER)), cwd=tmp_path)
+    run(county, "petitioner", "put", "P-0001", str(identity), cwd=tmp_path)
+    assert "信访人甲" in run(county, "petitioner", "show", "P-0001", cwd=tmp_path).stdout
+    run(county, "petitioner", "erase", "P-0001", cwd=tmp_path)
+    shown = json.loads(run(county, "--json", "petitioner", "show", "P-0001", cwd=tmp_path).stdout)
+    assert shown == {"ref": "P-0001", "status": "erased", "identity": None}
+    assert json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)["case"]["version"] == 1
+    assert run(county, "verify", cwd=tmp_path).returncode == 0
+
+
+def test_a_bad_identity_file_is_refused_and_nothing_is_stored(county: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "信访人乙", "id_number": "12345"}, ensure_ascii=False), encoding="utf-8")
+    done = run(county, "petitioner", "put", "P-0002", str(bad), cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "id_number" in done.stderr
+    missing = run(county, "petitioner", "show", "P-0002", cwd=tmp_path, check=False)
+    assert missing.returncode == 4
