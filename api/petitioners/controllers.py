@@ -6,7 +6,6 @@ case, which petitioner); if that write fails, nothing is disclosed.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Literal
 
 import msgspec
@@ -18,8 +17,8 @@ from api.auth import roles
 from api.cases.controllers import visible_case
 from api.context import ApiContext
 from api.policy import IDENTITY_READERS, can_see_case
-from api.problems import ApiProblem, not_found, responses
-from schemas.commands import COMMANDS_BY_NAME
+from api.problems import not_found, responses
+from ledger.identities import disclose, erase
 from schemas.common import Actor, CaseNumber, Code, Text
 from schemas.identity import PetitionerIdentity
 
@@ -68,22 +67,9 @@ class CasePetitionerController(Controller):
         purpose: Annotated[Text, QueryParameter(description="查阅目的（记入账本）", max_length=200)] = "",
     ) -> IdentityAnswer:
         _petitioner_of(ctx, actor, number, ref)
-        vault = ctx.vault
-        status = vault.status(ref)
-        if status == "unknown":
-            raise not_found(f"信访人 {ref} 没有登记身份信息", code="unknown_petitioner")
-        if status == "erased":
-            return IdentityAnswer(ref=ref, status="erased", identity=None)
-        read_id = f"read-{uuid.uuid4().hex}"
-        command = COMMANDS_BY_NAME["RecordIdentityRead"](
-            command_id=read_id, occurred_at=ctx.clock(), read=read_id, ref=ref, case=number, purpose=purpose
-        )
         with ctx.write_lock:
-            ctx.ledger.execute(command, actor)
-        identity = vault.get(ref)
-        if identity is None:  # erased between the two calls: the read is recorded, nothing disclosed
-            return IdentityAnswer(ref=ref, status="erased", identity=None, read=read_id)
-        return IdentityAnswer(ref=ref, status="present", identity=identity, read=read_id)
+            seen = disclose(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), case=number, purpose=purpose)
+        return IdentityAnswer(ref=ref, status=seen.status, identity=seen.identity, read=seen.read)
 
     @put(
         "/{ref:str}",
@@ -132,22 +118,6 @@ class PetitionerController(Controller):
         cases = [ctx.index.cases[n] for n in ctx.index.petitioner_cases.get(ref, []) if n in ctx.index.cases]
         if not any(can_see_case(actor, case, ctx.index) for case in cases):
             raise not_found(f"信访人 {ref} 不存在", code="unknown_petitioner")
-        vault = ctx.vault
-        status = vault.status(ref)
-        if status == "unknown":
-            raise not_found(f"信访人 {ref} 没有登记身份信息", code="unknown_petitioner")
-        if status == "erased":
-            return ErasureAnswer(ref=ref, status="erased", erased_now=False)
-        command = COMMANDS_BY_NAME["EraseIdentity"](
-            command_id=f"erase-{ref}-{uuid.uuid4().hex[:8]}", occurred_at=ctx.clock(), ref=ref, reason=reason
-        )
         with ctx.write_lock:
-            try:
-                ctx.ledger.execute(command, actor)
-            except Exception as exc:
-                if getattr(exc, "code", "") != "illegal_transition":
-                    raise
-                # recorded before (e.g. a crash between the two steps): finish the erasure
-        if not vault.erase(ref):
-            raise ApiProblem("identity-erased", f"信访人 {ref} 的身份信息已销毁", code="identity_erased")
-        return ErasureAnswer(ref=ref, status="erased", erased_now=True)
+            erased_now = erase(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), reason)
+        return ErasureAnswer(ref=ref, status="erased", erased_now=erased_now)

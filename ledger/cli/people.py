@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -11,10 +10,11 @@ import msgspec
 from ledger.cli import Context, handles_errors
 from ledger.cli.cases import actor_options, make_actor
 from ledger.cli.output import console, print_json
-from ledger.errors import InvalidInput, NotFound
+from ledger.application import china_now
+from ledger.errors import InvalidInput
+from ledger.identities import disclose, erase
 from ledger.inputs import explain
 from ledger.vault import Vault
-from schemas.commands import COMMANDS_BY_NAME
 from schemas.identity import PetitionerIdentity
 
 
@@ -41,21 +41,23 @@ def put(ctx: Context, ref: str, file: Path) -> None:
 
 @petitioner.command("show")
 @click.argument("ref")
+@click.option("--case", default=None, help="因哪件案件查阅（记入账本）")
+@click.option("--purpose", default="", help="查阅目的（记入账本）")
+@actor_options
 @click.pass_obj
 @handles_errors
-def show(ctx: Context, ref: str) -> None:
-    """读取信访人身份（已销毁的显示为“已销毁”）。"""
+def show(ctx: Context, ref: str, case: str | None, purpose: str, actor_id: str, actor_unit: str, role: str) -> None:
+    """读取信访人身份：每次读取都作为事件记入账本；已销毁的显示为“已销毁”。"""
+    actor = make_actor(actor_id, actor_unit, role)
     with Vault.open(ctx.ledger.url) as vault:
-        status = vault.status(ref)
-        if status == "unknown":
-            raise NotFound(f"信访人 {ref} 不存在", code="unknown_petitioner")
-        identity = vault.get(ref) if status == "present" else None
+        seen = disclose(ctx.ledger, vault, ref, actor, china_now(), case=case, purpose=purpose)
     if ctx.as_json:
-        print_json({"ref": ref, "status": status, "identity": identity})
-    elif identity is None:
+        print_json({"ref": ref, "status": seen.status, "identity": seen.identity})
+    elif seen.identity is None:
         console.print(f"信访人 {ref}：身份信息已销毁。")
     else:
-        console.print(f"信访人 {ref}：{identity.name}　证件号：{identity.id_number}　电话：{identity.phone}　地址：{identity.address}")
+        i = seen.identity
+        console.print(f"信访人 {ref}：{i.name}　证件号：{i.id_number}　电话：{i.phone}　地址：{i.address}")
 
 
 @petitioner.command("erase")
@@ -64,21 +66,15 @@ def show(ctx: Context, ref: str) -> None:
 @actor_options
 @click.pass_obj
 @handles_errors
-def erase(ctx: Context, ref: str, reason: str, actor_id: str, actor_unit: str, role: str) -> None:
+def erase_identity(ctx: Context, ref: str, reason: str, actor_id: str, actor_unit: str, role: str) -> None:
     """销毁信访人身份密钥：账本照常重放和验证，身份显示为“已销毁”。"""
     actor = make_actor(actor_id, actor_unit, role)
     with Vault.open(ctx.ledger.url) as vault:
-        if vault.status(ref) == "unknown":
-            raise NotFound(f"信访人 {ref} 不存在", code="unknown_petitioner")
-        command = COMMANDS_BY_NAME["EraseIdentity"](
-            command_id=f"erase-{ref}", occurred_at=datetime.now().astimezone(), ref=ref, reason=reason
-        )
-        result = ctx.ledger.execute(command, actor)
-        vault.erase(ref)
+        erased_now = erase(ctx.ledger, vault, ref, actor, china_now(), reason)
     if ctx.as_json:
-        print_json({"ref": ref, "status": "erased", "version": result.version})
+        print_json({"ref": ref, "status": "erased", "erased_now": erased_now})
     else:
-        console.print(f"信访人 {ref} 的身份密钥已销毁。")
+        console.print(f"信访人 {ref} 的身份密钥{'已销毁' if erased_now else '此前已销毁，未重复操作'}。")
 
 
 COMMANDS = (petitioner,)

@@ -139,6 +139,8 @@ def test_an_erased_identity_reads_as_erased_and_the_ledger_still_replays(county:
     run(county, "petitioner", "erase", "P-0001", cwd=tmp_path)
     shown = json.loads(run(county, "--json", "petitioner", "show", "P-0001", cwd=tmp_path).stdout)
     assert shown == {"ref": "P-0001", "status": "erased", "identity": None}
+    kinds = [json.loads(line)["event"]["type"] for line in run(county, "export", cwd=tmp_path).stdout.splitlines()]
+    assert kinds.count("IdentityRead") == 1 and kinds.count("PetitionerIdentityErased") == 1
     assert json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)["case"]["version"] == 1
     assert run(county, "verify", cwd=tmp_path).returncode == 0
 
