@@ -14,6 +14,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ledger", deadline=None, print_blob=True)
+settings.load_profile("ledger")
+"""No per-example deadline: CI shares two cores, and a slow example is not a wrong one."""
 
 POSTGRES_ADMIN_URL = os.environ.get("XINFANG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
