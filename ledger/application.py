@@ -256,7 +256,7 @@ class Ledger(Application[UUID]):
         try:
             self._save(work)
         except IntegrityError:
-            self._forget(work)
+            self._next_number.clear()  # numbers assigned in the failed chunk may now be taken
             retried: list[CommandResult | LedgerError] = []
             for command in pending:
                 try:
@@ -276,14 +276,6 @@ class Ledger(Application[UUID]):
         except PersistenceError as exc:
             raise LedgerError(f"数据库写入失败：{exc}", code="storage_error") from exc
         self._known.update(work.states)
-
-    def _forget(self, work: _Work) -> None:
-        """Drop cached knowledge a failed transaction may have implied."""
-        self._next_number.clear()
-        if self.repository.cache is not None:
-            for aggregate in work.states:
-                self.repository.cache.put(aggregate, None)  # type: ignore[arg-type]
-                self.repository.cache.get(aggregate, evict=True)
 
     def _explain_conflict(self, command: Command) -> LedgerError:
         receipt = self.recorder.get_receipt(command.command_id)  # type: ignore[attr-defined]

@@ -161,3 +161,27 @@ def test_registering_an_existing_case_number_is_refused(ledger: Ledger) -> None:
     with pytest.raises(Refused, match="已存在"):
         ledger.execute(command("RegisterPetition", number="2021-000009"), CLERK)
     assert size(ledger) == before
+
+
+def test_a_chunk_that_loses_a_race_is_retried_command_by_command(ledger: Ledger, database_url: str) -> None:
+    rival = Ledger(database_url, clock=lambda: START + timedelta(days=400))
+    calls = {"n": 0}
+
+    def clock_that_lets_a_rival_write_first():  # noqa: ANN202
+        calls["n"] += 1
+        if calls["n"] == 1:  # while our chunk is being decided, another writer takes the same number
+            rival.execute(command("RegisterPetition", number="2021-000500", subject="另一位登记员"), CLERK)
+        return START + timedelta(days=400)
+
+    ours = Ledger(database_url, clock=clock_that_lets_a_rival_write_first)
+    before = size(ours)
+    outcomes = list(ours.execute_many(
+        [command("RegisterPetition", number="2021-000500"), command("RegisterPetition", number="2021-000501")],
+        CLERK,
+    ))
+    assert isinstance(outcomes[0], Refused) and "已存在" in outcomes[0].message
+    assert outcomes[1].key == "2021-000501"  # type: ignore[union-attr]
+    assert size(ours) == before + 2  # the rival's registration and our second one
+    assert ours.case_view("2021-000500").subject == "另一位登记员"
+    rival.close()
+    ours.close()
