@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
 from itertools import groupby, islice
 from operator import attrgetter
-from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
