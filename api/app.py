@@ -54,14 +54,14 @@ def create_app(
     from api.integrity.controllers import CaseProofController, IntegrityController
     from api.petitioners.controllers import CasePetitionerController, PetitionerController
     from api.registry.controllers import OfficialController, UnitController
-    from api.reports.controllers import ReportController
+    from api.reports.controllers import AppraisalController, ReportController
 
     api = Router(
         path="/api",
         route_handlers=[
             CaseController, OverdueController, CaseProofController, CasePetitionerController, PetitionerController,
             UnitController, OfficialController, CommandController, ImportController, IntegrityController,
-            FeedController, ReportController, MeController,
+            FeedController, ReportController, AppraisalController, MeController,
         ],
         security=[{"bearer": []}],
     )

@@ -23,6 +23,7 @@ from api.problems import ApiProblem
 from ledger.application import Ledger, china_now
 from ledger.domain.case import business_day
 from ledger.errors import Conflict, LedgerError
+from ledger.projections.runner import Projector
 from ledger.rules import RuleSet
 from ledger.tokens import TokenStore
 from ledger.vault import Vault
@@ -50,6 +51,7 @@ class ApiContext:
         self._vault: Vault | None = None
         self._vault_lock = threading.Lock()
         self._token_cache: dict[str, tuple[float, Actor | None]] = {}
+        self._projector: Projector | None = None
         self.integrity: Any = None
         """The proof service (:class:`api.integrity.service.Integrity`), made on first use."""
 
@@ -63,8 +65,18 @@ class ApiContext:
                 self._vault = Vault.open(self.url)
             return self._vault
 
+    @property
+    def projector(self) -> Projector:
+        """The projections (reports, appraisals), made on first use."""
+        with self._vault_lock:
+            if self._projector is None:
+                self._projector = Projector.of(self.ledger)
+            return self._projector
+
     def close(self) -> None:
         self.tokens.close()
+        if self._projector is not None:
+            self._projector.close()
         if self._vault is not None:
             self._vault.close()
         self.ledger.close()

@@ -65,6 +65,8 @@ CATALOG: dict[str, ProblemType] = {
         ProblemType("unknown-reference", 422, "引用的对象不存在", "命令引用的单位、干部或案件尚未登记。"),
         ProblemType("plugin-rule", 422, "违反本地规则", "本地规则插件拒绝了此命令；detail 说明原因。"),
         ProblemType("refused", 422, "命令被拒绝", "业务上拒绝了此命令；detail 说明原因。"),
+        ProblemType("not-an-appraisal", 422, "不是考核文件", "请求体是 JSON，但不是 xinfang appraise 写出的考核文件"
+                    "（缺少字段、类型不符或内容自相矛盾）；detail 说明原因。"),
         ProblemType("internal-error", 500, "服务器内部错误", "服务器出错；已记录日志。"),
         ProblemType("unavailable", 503, "服务暂不可用", "数据库或其他依赖暂不可用，请稍后重试。"),
     )
@@ -248,15 +250,20 @@ _DESCRIPTIONS = {
 }
 
 
-def responses(*statuses: int, storage: bool = True) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses a route can give (503 too when it uses the database)."""
+def responses(*statuses: int, storage: bool = True, described: dict[int, str] | None = None) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route can give (503 too when it uses the database).
+
+    ``described`` replaces the generic description of a status with what it means on this route.
+    """
     if storage:
         statuses = (*statuses, 503)
+    described = described or {}
     return {
         status: ResponseSpec(
-            data_container=Problem, description=_DESCRIPTIONS[status], media_type=MEDIA_TYPE, generate_examples=False
+            data_container=Problem, description=described.get(status, _DESCRIPTIONS[status]), media_type=MEDIA_TYPE,
+            generate_examples=False,
         )
-        for status in statuses
+        for status in (*statuses, *(s for s in described if s not in statuses))
     }
 
 

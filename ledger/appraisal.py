@@ -114,12 +114,54 @@ def encode(appraisal: Appraisal) -> bytes:
 
 
 def decode(data: bytes) -> tuple[Appraisal, Any]:
-    """The appraisal and its body as plain JSON (what the signature is checked against)."""
+    """The appraisal and its body as plain JSON (what the signature is checked against).
+
+    Refused with code ``bad_json`` when ``data`` is not JSON at all, ``not_an_appraisal`` when it
+    is JSON but not an appraisal (fields missing or of the wrong type, a root that is not a
+    SHA-256 in hex, a period that ends before it starts).
+    """
     try:
         raw = msgspec.json.decode(data)
-        return _appraisal_decoder.decode(data), raw.get("body") if isinstance(raw, dict) else None
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"考核文件不是有效的 JSON：{exc}", code="bad_json") from exc
+    try:
+        appraisal = _appraisal_decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InvalidInput(f"考核文件无效：{exc}", code="bad_appraisal") from exc
+        raise InvalidInput(f"不是考核文件：{exc}", code="not_an_appraisal") from exc
+    basis = appraisal.body.basis
+    problem = (
+        "basis.root 应为 64 位十六进制的 SHA-256" if len(basis.root) != 64 or not _is_hex(basis.root)
+        else "basis.tree_size 不能为负" if basis.tree_size < 0
+        else "basis.period_end 早于 basis.period_start" if basis.period_end < basis.period_start
+        else "basis.as_of 须带时区" if basis.as_of is not None and basis.as_of.utcoffset() is None
+        else "basis.as_of 超出可表示的范围" if basis.as_of is not None and not _representable(basis.as_of)
+        else None
+    )
+    if problem is None:
+        try:
+            Inputs(period=Period(label=basis.period, start=basis.period_start, end=basis.period_end),
+                   parameters=basis.parameters)
+        except InvalidInput as exc:
+            problem = f"basis.parameters：{exc.message}"
+    if problem is not None:
+        raise InvalidInput(f"不是考核文件：{problem}", code="not_an_appraisal")
+    return appraisal, raw.get("body") if isinstance(raw, dict) else None
+
+
+def _representable(moment: datetime) -> bool:
+    try:
+        moment.astimezone(CHINA)
+    except OverflowError:
+        return False
+    return True
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _verify_signature(appraisal: Appraisal, raw_body: Any) -> bool:

@@ -87,6 +87,10 @@ def parse_as_of(text: str) -> datetime:
             f"as-of 时间 {text!r} 无效：应为带时区的时间（2022-01-15T18:00:00+08:00）或日期（2022-01-15）",
             code="bad_as_of",
         )
+    try:
+        moment.astimezone(CHINA)
+    except OverflowError:
+        raise InvalidInput(f"as-of 时间 {text!r} 超出可表示的范围", code="bad_as_of") from None
     return moment
 
 

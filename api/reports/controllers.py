@@ -1,8 +1,19 @@
-"""Reports for appraisal staff: the same parameters as the CLI, as JSON, CSV or XLSX.
+"""Reports and appraisals for the HTTP API: the same parameters as the CLI, as JSON, CSV or XLSX.
 
 The format is chosen by ``format`` (``json``, ``csv``, ``xlsx``) or else by the ``Accept`` header;
-a format that cannot be produced is answered 406. Only the awards (``xinfang awards``) are served
-so far: they are county-wide figures, read by administrators, leaders, inspectors and appraisers.
+a format that cannot be produced is answered 406.
+
+* ``GET /api/reports/awards`` — the awards (``xinfang awards``): county-wide figures, read by
+  administrators, leaders, inspectors and appraisers.
+* ``GET /api/reports/{name}`` — ``board``, ``accountability``, ``indicators`` (``xinfang report``).
+  Administrators, inspectors and appraisers read them for any unit or the whole county; every
+  other role for its own unit (the default) or a unit below it (403 otherwise). 检举 cases are
+  left out wherever the caller may not see them (:func:`api.policy.hidden_as_accused`), as
+  they are from a report for a unit they accuse (:mod:`ledger.projections.reports`). CSV and
+  XLSX are the files ``xinfang report --format csv|xlsx`` writes (:mod:`ledger.projections.export`).
+* ``POST /api/appraisals`` signs a year-end appraisal (``xinfang appraise``), ``POST
+  /api/appraisals/check`` re-derives one (``xinfang appraise --check``): appraisers,
+  inspectors and administrators only.
 """
 
 from __future__ import annotations
@@ -10,24 +21,41 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get
+import msgspec
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIMediaType, Operation, Schema
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter, RawBody
 
 from api.auth import roles
 from api.context import ApiContext
-from api.problems import ApiProblem, responses
+from api.policy import READ_ALL, hidden_as_accused
+from api.problems import ApiProblem, forbidden, responses
+from ledger import appraisal
 from ledger.awards import award_report, encode
+from ledger.errors import ConfigError, InvalidInput
 from ledger.facts import parse_as_of, parse_period
+from ledger.integrity.keys import key_path, load_key
+from ledger.projections import export
+from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
+from schemas.common import Actor, Code
+from schemas.reports import AccountabilityReport, Appraisal, BoardReport, CheckResult, IndicatorReport, Parameters
 from schemas.rules import AwardReport
 
-CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = export.CSV
+XLSX = export.XLSX
 READERS = ("admin", "leader", "inspector", "appraiser")
+"""Who reads the awards."""
+WHOLE_COUNTY = frozenset({"admin", "inspector", "appraiser"})
+"""Who reads the other reports for any unit; everyone else for their own unit and the units below it."""
+APPRAISERS = ("appraiser", "inspector", "admin")
+"""Who signs and checks appraisals."""
+MAX_APPRAISAL = 64 << 20
+"""An appraisal file lists the cases behind every figure: a large county's runs to tens of MiB."""
 Format = Literal["json", "csv", "xlsx"]
 
 
@@ -126,3 +154,183 @@ class ReportController(Controller):
             return Response(as_xlsx(report), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": 'attachment; filename="awards.xlsx"'})
         return Response(encode(report), media_type="application/json")  # type: ignore[return-value]
+
+    @get(
+        "/{name:str}",
+        summary="案件看板、问责报告、考核指标",
+        description="与 xinfang report NAME 相同：name 为 board（案件看板）、accountability（问责报告）或 indicators"
+        "（考核指标）；考核期用 period（2021、2021-03 或 2021-01-01..2021-06-30）或 from/to（起止日，含），看板可省略"
+        "（至今登记的全部案件）；as_of 为知识时间（只计入此前记录的事件）；unit 只看一个单位；cases=true 时列出每个"
+        "数字背后的案件（JSON 中 cases/others，CSV、XLSX 中的“明细”部分），默认不列；backfill_hours、handoffs 为补录、"
+        "推诿阈值。JSON、CSV（UTF-8 带 BOM）或 XLSX（每部分一张工作表），由 format 参数或 Accept 头决定。"
+        "管理员、纪检监察、考核人员可看任何单位或全县；其他角色只能看本单位（省略 unit 时即本单位）及下级单位，"
+        "其他单位 403。检举件对被检举的单位、其下级单位和干部不计入、不列出。",
+        sync_to_thread=True,
+        operation_class=TableFormats,
+        responses=responses(400, 401, 403, 404, 406, 409, described={
+            403: "unit 不在本单位管辖范围内（forbidden）",
+            404: "没有这个报告（not-found）",
+            409: "计算期间账本写入了新事件（write-conflict），请重试或指定 as_of",
+        }),
+    )
+    def report(
+        self,
+        ctx: NamedDependency[ApiContext],
+        actor: NamedDependency[Actor],
+        name: Annotated[str, PathParameter(description="board、accountability 或 indicators", max_length=40,
+                                           schema_extra={"enum": sorted(REPORTS)})],
+        period: Annotated[str | None, QueryParameter(description="考核期：2021、2021-03 或 2021-01-01..2021-06-30；"
+                                                     "与 from/to 二选一", max_length=40)] = None,
+        start: Annotated[date | None, QueryParameter(name="from", description="考核期开始日（含）")] = None,
+        end: Annotated[date | None, QueryParameter(name="to", description="考核期结束日（含）")] = None,
+        as_of: Annotated[str | None, QueryParameter(description="知识时间：2022-01-15（当日结束）或带时区的时间",
+                                                    max_length=40)] = None,
+        unit: Annotated[Code | None, QueryParameter(description="只看一个单位（单位编码）；"
+                                                    "非管理、纪检、考核角色默认本单位")] = None,
+        cases: Annotated[bool, QueryParameter(description="列出每个数字背后的案件")] = False,
+        backfill_hours: Annotated[int, QueryParameter(
+            ge=24, le=87_600, description="补录：记录时间晚于发生时间超过此小时数（至少 24）")] = Parameters().backfill_hours,
+        handoffs: Annotated[int, QueryParameter(
+            ge=1, le=1000, description="推诿：转办加管辖异议超过此次数")] = Parameters().handoff_limit,
+        format: Annotated[Format | None, QueryParameter(description="json、csv 或 xlsx；省略时按 Accept")] = None,
+        accept: Annotated[str | None, HeaderParameter(name="Accept", required=False, max_length=500)] = None,
+    ) -> BoardReport | AccountabilityReport | IndicatorReport:
+        if name not in REPORTS:
+            raise ApiProblem("not-found", f"没有名为 {name} 的报告；可用：{'、'.join(REPORTS)}", code="unknown_report")
+        kind = negotiate(format, accept)
+        inputs = Inputs(
+            period=report_period(name, period, start, end, ctx.today()),
+            as_of=parse_as_of(as_of) if as_of else None,
+            unit=scoped_unit(ctx, actor, unit),
+            parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
+            withheld=withheld(ctx, actor),
+        )
+        result = make_report(ctx.projector, name, inputs)
+        if kind == "csv":
+            return Response(export.csv_bytes(result, with_cases=cases), media_type=CSV,  # type: ignore[return-value]
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        if kind == "xlsx":
+            return Response(export.xlsx_bytes(result, with_cases=cases), media_type=XLSX,  # type: ignore[return-value]
+                            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        body = result if cases else export.without_cases(result)
+        return Response(encode(body), media_type="application/json")  # type: ignore[return-value]
+
+
+def scoped_unit(ctx: ApiContext, actor: Actor, unit: str | None) -> str | None:
+    """The unit a report is for: any (or none: the whole county) for :data:`WHOLE_COUNTY`; for every
+    other role its own unit by default, or a unit below it."""
+    if actor.role in WHOLE_COUNTY:
+        return unit
+    if unit is None:
+        return actor.unit
+    ctx.index.catch_up()
+    if not ctx.index.within(unit, actor.unit):
+        raise forbidden(f"单位 {unit} 不在本单位（{actor.unit}）管辖范围内：只能查看本单位及下级单位的报告")
+    return unit
+
+
+def withheld(ctx: ApiContext, actor: Actor) -> frozenset[str]:
+    """The 检举 cases ``actor`` may not see (those accusing them, their unit or a unit above it)."""
+    if actor.role in READ_ALL:
+        return frozenset()
+    index = ctx.index
+    index.catch_up()
+    return frozenset(number for number, case in list(index.cases.items())
+                     if case.accused and hidden_as_accused(actor, case, index))
+
+
+# ── Appraisals ───────────────────────────────────────────────────────────────
+
+
+class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """考核请求：与 xinfang appraise 相同。"""
+
+    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
+    start: date | None = msgspec.field(default=None, name="from")
+    """考核期开始日（含）。"""
+    end: date | None = msgspec.field(default=None, name="to")
+    """考核期结束日（含）。"""
+    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
+    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
+    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
+
+
+@dataclass
+class AppraisalDocument(Operation):
+    """Documents the raw request body of the check: an appraisal file, read as it was signed."""
+
+    def __post_init__(self) -> None:
+        signature = Schema(type=OpenAPIType.OBJECT, required=["key", "value"], properties={
+            "algorithm": Schema(type=OpenAPIType.STRING), "key": Schema(type=OpenAPIType.STRING),
+            "value": Schema(type=OpenAPIType.STRING)})
+        self.request_body = RequestBody(
+            required=True,
+            description="考核文件（POST /api/appraisals 的回答或 xinfang appraise --out 写出的文件），原样提交："
+            "签名针对 body 的规范 JSON 校验。",
+            content={"application/json": OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.OBJECT, required=["body", "signature"],
+                properties={"body": Schema(type=OpenAPIType.OBJECT), "signature": signature},
+            ))},
+        )
+
+
+class AppraisalController(Controller):
+    path = "/appraisals"
+    tags = ["报表 reports"]
+    guards = [roles(*APPRAISERS)]
+
+    @post(
+        "/",
+        summary="年度考核：签名的考核文件",
+        description="与 xinfang appraise 相同：考核期（period 或 from/to）在知识时间 as_of（省略为现在，不能晚于现在）"
+        "所知的指标、问责与奖励评定，连同其依据（日志前缀的树大小与根、规则集指纹与插件、参数、软件版本），"
+        "用账本密钥（Ed25519）签名。回答即考核文件（缩进的 JSON，键已排序），可原样交给 POST /api/appraisals/check "
+        "或 xinfang appraise --check 复核。服务器不保存考核文件。仅限考核、纪检监察与管理员。",
+        sync_to_thread=True,
+        status_code=200,
+        responses=responses(400, 401, 403, 409, 413, described={
+            409: "计算期间账本写入了新事件（write-conflict），请重试",
+            503: "服务器没有签名密钥（unavailable，code no_signing_key；请先运行 xinfang init），或数据库暂不可用",
+        }),
+    )
+    def appraise(self, ctx: NamedDependency[ApiContext], data: JSONBody[AppraisalRequest]) -> Appraisal:
+        chosen = period_of(data.period, data.start, data.end, ctx.today())
+        as_of = parse_as_of(data.as_of) if data.as_of else None
+        try:
+            key = load_key(key_path(ctx.url))
+        except ConfigError as exc:
+            raise ApiProblem("unavailable", f"无法签名：{exc.message}", code="no_signing_key") from exc
+        signed = appraisal.appraise(ctx.projector, chosen, as_of, key, parameters=Parameters(
+            backfill_hours=data.backfill_hours, handoff_limit=data.handoffs))
+        return Response(appraisal.encode(signed), media_type="application/json")  # type: ignore[return-value]
+
+    @post(
+        "/check",
+        summary="复核考核文件",
+        description="与 xinfang appraise --check 相同：校验签名，证明考核所用的日志前缀仍是今天日志的前缀，"
+        "由存储的事件重算全部数字并逐项比对。回答 reproduced 为 true 即逐字节复现；否则 reasons 说明原因，"
+        "differences 列出不同的数字（位置、考核文件中的值、今天重算的值）。请求体不是 JSON 为 400，"
+        "是 JSON 但不是考核文件为 422。仅限考核、纪检监察与管理员。",
+        sync_to_thread=True,
+        status_code=200,
+        request_max_body_size=MAX_APPRAISAL,
+        operation_class=AppraisalDocument,
+        responses=responses(400, 401, 403, 413, described={
+            400: "请求体不是有效的 JSON（malformed-request）",
+            422: "请求体是 JSON，但不是考核文件（not-an-appraisal）",
+        }),
+    )
+    def check(self, ctx: NamedDependency[ApiContext], body: RawBody) -> CheckResult:
+        path = key_path(ctx.url)
+        try:
+            key = load_key(path) if path.exists() else None
+        except ConfigError:
+            key = None  # the signature is checked against the key in the file; this only says whose it is
+        try:
+            return appraisal.check(ctx.projector, body, key)
+        except InvalidInput as exc:
+            if exc.code == "not_an_appraisal":
+                raise ApiProblem("not-an-appraisal", exc.message, code=exc.code) from exc
+            raise

@@ -4,4 +4,5 @@
 - :mod:`ledger.projections.tables` — the projection tables and positions, per engine;
 - :mod:`ledger.projections.runner` — catch up, rebuild, follow, replay a prefix (as of);
 - :mod:`ledger.projections.reports` — case board, accountability and indicators for a period.
+- :mod:`ledger.projections.export` — a report's sections as tables, CSV and XLSX (CLI and HTTP API alike).
 """

@@ -29,7 +29,7 @@ import msgspec
 
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
-from ledger.facts import fold_facts
+from ledger.facts import fold_facts, parse_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -83,14 +83,46 @@ EXPIRED = "超期未评价"
 LITIGATION = "涉法涉诉"
 
 
+EARLIEST = date(2000, 1, 1)
+"""Where a period given only by its end starts; also the start of the case board's "every case so far"."""
+
+
+def period_of(period: str | None, start: date | None, end: date | None, today: date | None = None) -> Period:
+    """The period named by ``period`` (2021, 2021-03, 2021-01-01..2021-06-30) or by its first and last day."""
+    if period is not None:
+        if start is not None or end is not None:
+            raise InvalidInput("考核期（period）与起止日期（from/to）只能二选一", code="bad_period")
+        return parse_period(period)
+    if start is None and end is None:
+        raise InvalidInput("请指定考核期（period，如 2021）或起止日期（from/to）", code="bad_period")
+    first = start or EARLIEST
+    last = end or today or datetime.now(CHINA).date()
+    if last < first:
+        raise InvalidInput(f"考核期结束日 {last} 早于开始日 {first}", code="bad_period")
+    return Period(label=f"{first.isoformat()}至{last.isoformat()}", start=first, end=last)
+
+
+def report_period(name: str, period: str | None, start: date | None, end: date | None,
+                  today: date | None = None) -> Period:
+    """As :func:`period_of`; the case board without a period lists every case registered so far."""
+    if name == "board" and period is None and start is None and end is None:
+        return Period(label="至今登记的全部案件", start=EARLIEST, end=today or datetime.now(CHINA).date())
+    return period_of(period, start, end, today)
+
+
 @dataclass(frozen=True)
 class Inputs:
-    """What a report is asked for."""
+    """What a report is asked for.
+
+    ``withheld``: case numbers to leave out for whoever reads the report, besides the 检举
+    cases against ``unit`` (the HTTP API passes the 检举 cases its caller may not see).
+    """
 
     period: Period
     as_of: datetime | None = None
     unit: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
+    withheld: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         floor = int(BACKFILL_FLOOR.total_seconds() // 3600)
@@ -169,8 +201,12 @@ class Reading:
                 self.incidents[e.case].append(IncidentFact(
                     incident=e.incident, kind=e.kind, level=e.level, persons=e.persons, township=e.township,
                     occurred_on=record.day, case=e.case, note=e.note))
+        self._accused_if = self._chain(inputs.unit)
+        accused = {f.case.number for f in state.cases.values() if self.hidden_from(f.case)} if self._accused_if else set()
+        self.hidden: frozenset[str] = frozenset(inputs.withheld | accused)
+        """Cases left out of the report, and out of every list of cases in it (C22 art 30 ¶3)."""
         self.cases = sorted(
-            (f for f in state.cases.values() if f.case.received_on <= self.end and not self.hidden_from(f.case)),
+            (f for f in state.cases.values() if f.case.received_on <= self.end and f.case.number not in self.hidden),
             key=lambda f: f.case.number,
         )
         self._clocks: dict[str, list[Clock]] = {}
@@ -205,15 +241,29 @@ class Reading:
         unit = self.units.get(code)
         return unit.name if unit is not None else code
 
+    def _chain(self, unit: str | None) -> frozenset[str]:
+        """``unit`` and the units above it: a 检举 against any of them is not shown in ``unit``'s report."""
+        chain: set[str] = set()
+        while unit is not None and unit not in chain:
+            chain.add(unit)
+            registered = self.units.get(unit)
+            unit = registered.parent if registered is not None else None
+        return frozenset(chain)
+
     def hidden_from(self, case: Case) -> bool:
-        """A 检举 case is left out of a report for the unit it names (C22 art 30 ¶3)."""
-        return self.inputs.unit is not None and self.inputs.unit in case.accused
+        """A 检举 case is left out of a report for a unit it names, or for a unit below one (C22 art 30 ¶3)."""
+        return bool(case.accused) and not self._accused_if.isdisjoint(case.accused)
+
+    def shown(self, cases: Iterable[str]) -> list[str]:
+        """A record's list of cases without the hidden ones."""
+        return [c for c in cases if c not in self.hidden]
 
     def late_entries(self) -> list[Late]:
         threshold = timedelta(hours=self.inputs.parameters.backfill_hours)
         return sorted(
             (late for late in self.state.late.values()
-             if late.recorded_at - late.occurred_at > threshold and late.occurred_at.astimezone(CHINA).date() in self.period),
+             if late.recorded_at - late.occurred_at > threshold and late.occurred_at.astimezone(CHINA).date() in self.period
+             and not (self.hidden and late.kind == "case" and self.state.key_of(late) in self.hidden)),
             key=lambda late: late.seq,
         )
 
@@ -424,9 +474,10 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
         assert isinstance(e, ev.BacklogBatchListed)
         if record.day > end:
             continue
-        resolved = [c for c in e.cases if reading.by_end(record.done.get(f"BacklogCaseResolved:{c}")) is not None]
+        listed = reading.shown(e.cases)
+        resolved = [c for c in listed if reading.by_end(record.done.get(f"BacklogCaseResolved:{c}")) is not None]
         backlog.append(BacklogFigure(batch=e.batch, name=e.name, listed_on=record.day,
-                                     resolution=ratio(resolved, e.cases)))
+                                     resolution=ratio(resolved, listed)))
     return IndicatorReport(basis=basis, total=row("*"), units=[row(u) for u in units], backlog=backlog,
                            plugin=by_unit.get(None, []))
 
@@ -533,7 +584,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
         days = max(0, ((answered or reference) - e.reply_due).days)
         g.add("recommendations", e.to_unit, record.key, days > 0)
         letters[e.to_unit].append(LetterItem(letter=e.letter, kind=e.kind, issued_on=record.day, reply_due=e.reply_due,
-                                             answered_on=answered, days_late=days, cases=list(e.cases)))
+                                             answered_on=answered, days_late=days, cases=reading.shown(e.cases)))
     decisions: dict[str, list[DecisionItem]] = defaultdict(list)
     official_decisions: dict[str, list[DecisionItem]] = defaultdict(list)
     for record in reading.records["accountability"]:
@@ -542,7 +593,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
         if record.day not in period:
             continue
         item = DecisionItem(decision=e.decision, measure=e.measure, decided_on=record.day, unit=e.unit,
-                            official=e.official, grounds=e.grounds, cases=list(e.cases))
+                            official=e.official, grounds=e.grounds, cases=reading.shown(e.cases))
         official = reading.officials.get(e.official) if e.official else None
         for unit in sorted({u for u in (e.unit, official.unit if official else None) if u}):
             decisions[unit].append(item)
@@ -612,7 +663,9 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             backfill=backfill(official_entries.get(code, []), activity_actors.get(code, 0)),
             backfill_entries=official_entries.get(code, []),
         ))
-    kept = [f for f in findings if only is None or f.unit == only]
+    kept = [f if not reading.hidden or reading.hidden.isdisjoint(f.cases) else
+            msgspec.structs.replace(f, cases=reading.shown(f.cases))
+            for f in findings if only is None or f.unit == only]
     return AccountabilityReport(basis=basis, units=unit_rows, officials=official_rows, findings=kept)
 
 

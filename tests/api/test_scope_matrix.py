@@ -7,6 +7,7 @@ The expected answer of each (route, caller, case) is computed from the rules in
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,13 @@ WRITERS_OF = {
     "IssueDecision": {"handler", "leader", "admin"},
 }
 IDENTITY_ROLES = {"clerk", "handler", "leader"}
+WHOLE_COUNTY = {"admin", "inspector", "appraiser"}
+"""Read reports for any unit; every other role for its own unit (the default) and the units below it."""
+APPRAISERS = {"appraiser", "inspector", "admin"}
+UNIT_OF = {caller: actor.unit for caller, actor in TOKENS.items()}
+BELOW = {"county": {"county", "xfj", "town-a", "town-b", "village-a1", "dept-land"}, "xfj": {"xfj"},
+         "town-a": {"town-a", "village-a1"}, "town-b": {"town-b"}, "village-a1": {"village-a1"}}
+"""The unit tree of the world, written out: each unit and the units below it."""
 CALLERS = [*TOKENS, None, "bogus"]
 NOW = datetime.now().astimezone().isoformat()
 
@@ -52,6 +60,19 @@ def identity_read(caller: str | None, number: str) -> int:
     if role(caller) not in IDENTITY_ROLES:
         return 403
     return 200 if sees(caller, number) else 404
+
+
+def unit_report(unit: str) -> Callable[[str | None], int]:
+    def expected(caller: str | None) -> int:
+        if caller not in TOKENS:
+            return 401
+        return 200 if role(caller) in WHOLE_COUNTY or unit in BELOW[UNIT_OF[caller]] else 403
+
+    return expected
+
+
+def appraisal(success: int) -> Callable[[str | None], int]:
+    return lambda c: 401 if c not in TOKENS else success if role(c) in APPRAISERS else 403
 
 
 def request(world: World, caller: str | None, method: str, path: str, body: Any = None) -> Any:
@@ -113,6 +134,13 @@ def global_checks() -> list[Check]:
          lambda c: 401 if c not in TOKENS else 200 if role(c) in {"admin", "leader", "inspector", "appraiser"} else 403),
         ("POST", "/api/imports", b"", lambda c: 401 if c not in TOKENS else 400 if role(c) in {"admin", "clerk"}
          else 403),
+        ("GET", "/api/reports/board", None, authed),
+        ("GET", "/api/reports/indicators?period=2021&format=csv", None, authed),
+        ("GET", "/api/reports/indicators?period=2021&unit=town-b", None, unit_report("town-b")),
+        ("GET", "/api/reports/accountability?period=2021&unit=village-a1&format=xlsx", None, unit_report("village-a1")),
+        ("GET", "/api/reports/board?unit=xfj", None, unit_report("xfj")),
+        ("POST", "/api/appraisals", {"period": "2021"}, appraisal(200)),
+        ("POST", "/api/appraisals/check", {"body": {}, "signature": {"key": "k", "value": "v"}}, appraisal(422)),
     ]
 
 
@@ -162,6 +190,18 @@ def test_the_recorded_actor_is_the_token_s(world: World) -> None:
     last = world.get("/api/cases/A-1/timeline", "handler-a").json()[-1]
     assert last["actor"] == {"id": "handler-a", "unit": "town-a", "role": "handler"}
     assert last["command_id"] == "actor-1"
+
+
+def test_reports_list_only_visible_cases(world: World) -> None:
+    """Every report, in every format, with the cases behind its figures: never a case its reader cannot see."""
+    for caller in TOKENS:
+        shown: set[str] = set()
+        for name in ("board", "indicators", "accountability"):
+            for fmt in ("json", "csv"):
+                response = world.get(f"/api/reports/{name}?period=2021&cases=true&format={fmt}", caller)
+                assert response.status_code == 200, (caller, name, fmt)
+                shown |= set(re.findall(r"\b[ABJ]-1\b", response.content.decode("utf-8-sig")))
+        assert shown <= VISIBLE[caller], caller
 
 
 @pytest.mark.parametrize("caller", ["handler-a", "inspector"])

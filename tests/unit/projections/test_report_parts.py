@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from ledger.appraisal import differences
-from ledger.cli.reports import percent, period_of
 from ledger.errors import InvalidInput
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, bucket, ratio
+from ledger.projections.export import percent
+from ledger.projections.reports import Inputs, bucket, period_of, ratio
 from schemas.reports import Parameters
 from schemas.rules import Clock
 
