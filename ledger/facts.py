@@ -134,7 +134,9 @@ class _Fold:
         return chain
 
 
-def _owner(case: Case, clock: Clock) -> str:
+def owner(case: Case, clock: Clock) -> str:
+    """The unit that owed a deadline: the registering unit while routing, the unit a supervision
+    order went to for that order's clock, otherwise the unit holding the case."""
     if clock.step == "route":
         return case.registered_by
     if clock.step.startswith("supervision:"):
@@ -174,7 +176,7 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
             continue
         for clock in clocks:
             if clock.kind == "duty" and clock.overdue and clock.due in period:
-                overdue[_owner(case, clock)].append(OverdueClock(case=case.number, clock=clock))
+                overdue[owner(case, clock)].append(OverdueClock(case=case.number, clock=clock))
         cases.append(CaseFact(
             number=case.number, stage=case.stage, channel=case.channel, subject=case.subject,
             flags=rules.flags(case, by_case.get(case.number, ())), persons=case.persons,

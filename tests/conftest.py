@@ -7,7 +7,6 @@ PostgreSQL tests run whenever the server answers; with ``XINFANG_REQUIRE_POSTGRE
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from hypothesis import settings
+from support.postgres import postgres_database
 
 settings.register_profile("ledger", deadline=None, print_blob=True)
 settings.load_profile("ledger")
@@ -41,31 +41,14 @@ def postgres_admin() -> str:
     return POSTGRES_ADMIN_URL
 
 
-def make_postgres_database(admin_url: str) -> str:
-    name = f"xinfang_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_postgres_database(admin_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, empty ledger database: a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('ledger')}/ledger.sqlite3"
         return
-    admin = request.getfixturevalue("postgres_admin")
-    url = make_postgres_database(admin)
-    try:
+    with postgres_database(request.getfixturevalue("postgres_admin")) as url:
         yield url
-    finally:
-        drop_postgres_database(admin, url)
 
 
 @pytest.fixture

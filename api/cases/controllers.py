@@ -33,6 +33,12 @@ def written(result: CommandResult) -> Response[CommandResult]:
     return Response(result, status_code=200 if result.repeated else 201)
 
 
+def command_route(path: str, *, summary: str, description: str) -> Any:
+    """``@post`` for a route answering with :func:`written`, so its documented statuses match."""
+    return post(path, summary=summary, description=description, sync_to_thread=True, status_code=201,
+                responses={200: REPEATED, **responses(*WRITE)})
+
+
 def visible_case(ctx: ApiContext, actor: Actor, number: str) -> Case:
     """The case, or 404 when it does not exist or the actor may not see it."""
     ctx.index.catch_up()
@@ -68,26 +74,20 @@ class CaseController(Controller):
     path = "/cases"
     tags = ["案件 cases"]
 
-    @post(
+    @command_route(
         "/",
         summary="登记信访事项",
         description="RegisterPetition 命令。操作人取自令牌；number 省略时由账本编号。",
-        sync_to_thread=True,
-        status_code=201,
-        responses={200: REPEATED, **responses(*WRITE)},
     )
     def register(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                  data: JSONBody[RegisterPetition]) -> Response[CommandResult]:
         return written(ctx.execute(data, actor))
 
-    @post(
+    @command_route(
         "/{number:str}/commands",
         summary="对案件执行一条命令",
         description="请求体为案件命令之一（type 区分），case 须与路径中的案件编号一致。"
         "带 expected_version 时版本不符返回 409 stale-version（附 current_version）。",
-        sync_to_thread=True,
-        status_code=201,
-        responses={200: REPEATED, **responses(*WRITE)},
     )
     def act(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
             number: FromPath[CaseNumber], data: JSONBody[CaseCommand]) -> Response[CommandResult]:

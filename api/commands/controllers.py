@@ -15,10 +15,10 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import JSONBody, QueryParameter, RawBody
 
 from api.auth import roles
-from api.cases.controllers import REPEATED, written
+from api.cases.controllers import command_route, written
 from api.context import ApiContext
 from api.policy import check_command
-from api.problems import WRITE, ApiProblem, responses
+from api.problems import ApiProblem, responses
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from schemas.commands import AnyCommand, Command
@@ -65,14 +65,11 @@ class CommandController(Controller):
     path = "/commands"
     tags = ["命令 commands"]
 
-    @post(
+    @command_route(
         "/",
         summary="执行一条命令（任意类型）",
         description="三函一单、问责、接访、积案、矛盾纠纷、越级集体访等非案件命令，也接受案件命令。"
         "权限与范围见 API 说明；操作人取自令牌。",
-        sync_to_thread=True,
-        status_code=201,
-        responses={200: REPEATED, **responses(*WRITE)},
     )
     def execute(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                 data: JSONBody[AnyCommand]) -> Response[CommandResult]:  # type: ignore[valid-type]

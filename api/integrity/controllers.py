@@ -10,10 +10,11 @@ from litestar.params import FromPath, QueryParameter
 
 from api.cases.controllers import visible_case
 from api.context import ApiContext
-from api.integrity.service import CaseProof, ConsistencyProof, InclusionProof, Integrity
+from api.integrity.service import CaseProof, InclusionProof, Integrity
 from api.policy import can_see_event
 from api.problems import ApiProblem, responses
 from ledger.codec import decode_envelope
+from ledger.integrity.proofs import ConsistencyProof
 from schemas.common import Actor, CaseNumber
 
 Size = Annotated[int | None, QueryParameter(ge=0, le=1 << 50, description="树大小；默认账本当前大小")]

@@ -42,16 +42,6 @@ class CaseProof(msgspec.Struct, frozen=True, kw_only=True):
     events: list[InclusionProof]
 
 
-class ConsistencyProof(msgspec.Struct, frozen=True, kw_only=True):
-    """RFC 9162 consistency proof: the tree of ``new_size`` leaves extends that of ``old_size``."""
-
-    old_size: int
-    new_size: int
-    old_root: str
-    new_root: str
-    path: list[str]
-
-
 T = TypeVar("T")
 
 
@@ -96,9 +86,8 @@ class Integrity:
         events = [_inclusion(event.proof) for event in proof.events if event.proof.leaf_index in set(seqs)]
         return CaseProof(number=number, tree_size=proof.tree_size, root=proof.root, events=events)
 
-    def consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
-        proof = self._call(self.proofs.consistency, old, new)
-        return msgspec.convert(msgspec.to_builtins(proof), ConsistencyProof)
+    def consistency(self, old: int, new: int | None = None) -> proofs.ConsistencyProof:
+        return self._call(self.proofs.consistency, old, new)
 
     # ── checkpoints ──────────────────────────────────────────────────────────
 

@@ -29,7 +29,7 @@ import msgspec
 
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
-from ledger.facts import fold_facts, parse_period
+from ledger.facts import fold_facts, owner, parse_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -275,16 +275,6 @@ class Reading:
             occurred_at=late.occurred_at, recorded_at=late.recorded_at,
             hours=int((late.recorded_at - late.occurred_at).total_seconds() // 3600),
         )
-
-
-def owner(case: Case, clock: Clock) -> str:
-    """The unit that owed a deadline (as in :mod:`ledger.facts`)."""
-    if clock.step == "route":
-        return case.registered_by
-    if clock.step.startswith("supervision:"):
-        order = clock.step.split(":", 1)[1]
-        return next((s.to_unit for s in case.supervision if s.order == order), case.registered_by)
-    return case.current_unit or case.registered_by
 
 
 SENT_AWAY = frozenset({"已告知", "已导入法定途径", "已转交", "已办结", "已认定办结", "已归档"})

@@ -24,6 +24,7 @@ from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, 
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
 
 __all__ = [
+    "APPEND_ONLY_TABLES",
     "ZERO_HASH",
     "Head",
     "Leaf",
@@ -41,9 +42,13 @@ __all__ = [
     "make_leaf",
     "parse_recorded_at",
     "predecessor_keys",
+    "require_leaves",
 ]
 
 ZERO_HASH = "0" * 64
+
+APPEND_ONLY_TABLES = ("ledger_leaves", "ledger_nodes", "command_receipts", "ledger_checkpoints")
+"""The ledger's own tables; both engines refuse UPDATE and DELETE on them."""
 """``prev`` of an aggregate's first event."""
 
 
@@ -322,3 +327,11 @@ def append_leaves(
         last_hash = hash_
         seq += 1
     return TreeTip(tree, last_hash, last_time), leaves, nodes
+
+
+def require_leaves(recorder: Any, cls: type[Any]) -> Any:
+    """Refuse a recorder topic from the environment that would store events without leaves."""
+    if not isinstance(recorder, cls):
+        msg = f"{type(recorder).__qualname__} does not write the ledger's leaves; use a subclass of {cls.__qualname__}"
+        raise OSError(msg)
+    return recorder

@@ -30,6 +30,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.store.leaves import (
+    APPEND_ONLY_TABLES,
     LeafRow,
     SeqEvent,
     TipCache,
@@ -37,11 +38,10 @@ from ledger.store.leaves import (
     append_leaves,
     head_of,
     predecessor_keys,
+    require_leaves,
 )
 
 __all__ = ["Factory", "LedgerApplicationRecorder", "LedgerProcessRecorder", "LedgerTrackingRecorder"]
-
-_APPEND_ONLY = ("ledger_leaves", "ledger_nodes", "command_receipts", "ledger_checkpoints")
 
 
 def _ledger_tables(schema: str, originator_id_type: str) -> list[Composed]:
@@ -89,7 +89,7 @@ def _ledger_tables(schema: str, originator_id_type: str) -> list[Composed]:
             "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {s}.{table} "
             "FOR EACH ROW EXECUTE FUNCTION {s}.ledger_append_only()"
         ).format(s=s, table=Identifier(table), trigger=Identifier(f"{table}_append_only"))
-        for table in _APPEND_ONLY
+        for table in APPEND_ONLY_TABLES
     ]
     return statements
 
@@ -382,15 +382,8 @@ class Factory(_es.PostgresFactory):
         self.datastore.enable_db_functions = False
 
     def application_recorder(self) -> LedgerApplicationRecorder:
-        return _require(super().application_recorder(), LedgerApplicationRecorder)
+        return require_leaves(super().application_recorder(), LedgerApplicationRecorder)
 
     def process_recorder(self) -> LedgerProcessRecorder:
-        return _require(super().process_recorder(), LedgerProcessRecorder)
+        return require_leaves(super().process_recorder(), LedgerProcessRecorder)
 
-
-def _require(recorder: Any, cls: type[Any]) -> Any:
-    """Refuse a recorder topic from the environment that would store events without leaves."""
-    if not isinstance(recorder, cls):
-        msg = f"{type(recorder).__qualname__} does not write the ledger's leaves; use a subclass of {cls.__qualname__}"
-        raise OSError(msg)
-    return recorder

@@ -21,6 +21,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.store.leaves import (
+    APPEND_ONLY_TABLES,
     LeafRow,
     SeqEvent,
     TipCache,
@@ -28,6 +29,7 @@ from ledger.store.leaves import (
     append_leaves,
     head_of,
     predecessor_keys,
+    require_leaves,
 )
 
 __all__ = [
@@ -38,8 +40,6 @@ __all__ = [
     "LedgerProcessRecorder",
     "LedgerTrackingRecorder",
 ]
-
-_APPEND_ONLY = ("ledger_leaves", "ledger_nodes", "command_receipts", "ledger_checkpoints")
 
 LEDGER_TABLES = [
     "CREATE TABLE IF NOT EXISTS ledger_leaves ("
@@ -67,7 +67,7 @@ LEDGER_TABLES = [
 ] + [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
     f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-    for table in _APPEND_ONLY
+    for table in APPEND_ONLY_TABLES
     for verb in ("UPDATE", "DELETE")
 ]
 """Created with the application recorder's tables; the triggers refuse UPDATE and DELETE."""
@@ -93,42 +93,28 @@ class LedgerConnectionPool(_es.SQLiteConnectionPool):
 
 
 class LedgerDatastore(_es.SQLiteDatastore):
-    """eventsourcing's datastore with :class:`LedgerConnectionPool`."""
+    """eventsourcing's datastore with :class:`LedgerConnectionPool`.
+
+    ``pool_options`` are those of eventsourcing's SQLite pool (``lock_timeout``, ``pool_size``,
+    ``max_overflow``, ``pool_timeout``, ``max_age``, ``pre_ping``), given to both pools alike.
+    """
 
     def __init__(
         self,
         db_name: str,
         *,
-        lock_timeout: int | None = None,
-        pool_size: int = 5,
-        max_overflow: int = 10,
-        pool_timeout: float = 5.0,
-        max_age: float | None = None,
-        pre_ping: bool = False,
         single_row_tracking: bool = True,
         originator_id_type: Literal["uuid", "text"] = "uuid",
+        **pool_options: Any,
     ) -> None:
         super().__init__(
             db_name,
-            lock_timeout=lock_timeout,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            max_age=max_age,
-            pre_ping=pre_ping,
             single_row_tracking=single_row_tracking,
             originator_id_type=originator_id_type,
+            **pool_options,
         )
         self.pool.close()  # never connected; replaced by ours
-        self.pool = LedgerConnectionPool(
-            db_name=db_name,
-            lock_timeout=lock_timeout,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            max_age=max_age,
-            pre_ping=pre_ping,
-        )
+        self.pool = LedgerConnectionPool(db_name=db_name, **pool_options)
 
 
 class LedgerApplicationRecorder(_es.SQLiteApplicationRecorder):
@@ -337,15 +323,8 @@ class Factory(_es.SQLiteFactory):
         base.close()
 
     def application_recorder(self) -> LedgerApplicationRecorder:
-        return _require(super().application_recorder(), LedgerApplicationRecorder)
+        return require_leaves(super().application_recorder(), LedgerApplicationRecorder)
 
     def process_recorder(self) -> LedgerProcessRecorder:
-        return _require(super().process_recorder(), LedgerProcessRecorder)
+        return require_leaves(super().process_recorder(), LedgerProcessRecorder)
 
-
-def _require(recorder: Any, cls: type[Any]) -> Any:
-    """Refuse a recorder topic from the environment that would store events without leaves."""
-    if not isinstance(recorder, cls):
-        msg = f"{type(recorder).__qualname__} does not write the ledger's leaves; use a subclass of {cls.__qualname__}"
-        raise OSError(msg)
-    return recorder

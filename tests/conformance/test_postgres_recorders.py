@@ -1,34 +1,28 @@
 """eventsourcing's own recorder suites against ``ledger.store.postgres``.
 
-Runs in a throw-away database (``xinfang_conf_<hex>``, dropped at the end), one schema per test.
-Skipped when the server is unreachable, unless ``XINFANG_REQUIRE_POSTGRES=1`` makes that a
-failure. Server address from the libpq variables ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``
-(default ``postgres@127.0.0.1:5432``).
-
-The suites store arbitrary payloads (``b"state1"``, ``b"{}"``), not ledger envelopes, which our
-recorders refuse. The recorders under test therefore take ``recorded_at`` and ``actor`` from a
-fixed stand-in head (:func:`suite_head`); everything else (lock, seq, leaves, nodes, pipeline) is
-the production code path.
+Runs in a throw-away database (``xinfang_conf_<hex>``, dropped at the end), one schema per test,
+on the server of the ``postgres_admin`` fixture (tests/conftest.py). The recorders under test take
+``recorded_at`` and ``actor`` from a stand-in head (tests/support/recorder_suites.py); everything
+else (lock, seq, leaves, nodes, pipeline) is the production code path.
 """
 
 from __future__ import annotations
 
 import faulthandler
 import os
-import secrets
 from collections.abc import Iterator
 from typing import Any, Literal
-from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 from eventsourcing import postgres as es_postgres
-from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.tests import persistence as suite
-from eventsourcing.utils import Environment, get_topic
-from psycopg import sql
+from eventsourcing.utils import Environment
+from support.postgres import create_schema, drop_schema, postgres_database
+from support.recorder_suites import FactoryExpectations, WithTextOriginatorID, suite_head
 
-from ledger.store.leaves import Head
+import ledger.store.postgres
+from ledger.config import environment
 from ledger.store.postgres import (
     Factory,
     LedgerApplicationRecorder,
@@ -38,61 +32,27 @@ from ledger.store.postgres import (
 
 pytestmark = pytest.mark.postgres
 
-SERVER = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", "postgres"),
-    "password": os.environ.get("PGPASSWORD", ""),
-}
-DBNAME = "xinfang_conf_" + secrets.token_hex(6)
-
-
-def _admin() -> psycopg.Connection[Any]:
-    return psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **SERVER)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def throwaway_database() -> Iterator[str]:
-    try:
-        admin = _admin()
-    except psycopg.OperationalError as e:
-        reason = f"PostgreSQL unreachable at {SERVER['host']}:{SERVER['port']}: {e}".strip()
-        if os.environ.get("XINFANG_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (XINFANG_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(f"{reason}; set XINFANG_REQUIRE_POSTGRES=1 to fail instead")
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DBNAME)))
-    saved = {k: os.environ.get(k) for k in _POSTGRES_ENV}
-    os.environ.update(_postgres_env())
-    try:
-        yield DBNAME
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        with _admin() as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DBNAME)))
-
-
 _POSTGRES_ENV = ("POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD")
 
 
-def _postgres_env() -> dict[str, str]:
-    return dict(
-        zip(_POSTGRES_ENV, (DBNAME, SERVER["host"], SERVER["port"], SERVER["user"], SERVER["password"]), strict=True)
-    )
+def _postgres_env(url: str) -> dict[str, str]:
+    return {key: environment(url)[key] for key in _POSTGRES_ENV}
 
 
-def suite_head(event: StoredEvent) -> Head:
-    """Stand-in for the envelope fields the suites' payloads do not have."""
-    return Head(
-        originator_id=str(event.originator_id),
-        originator_version=event.originator_version,
-        recorded_at="2026-01-01T00:00:00+00:00",
-        actor={},
-    )
+@pytest.fixture(scope="module")
+def throwaway_database(postgres_admin: str) -> Iterator[str]:
+    """The database's URL; its settings are in ``os.environ`` too while the module runs."""
+    with postgres_database(postgres_admin, "xinfang_conf") as url:
+        saved = {k: os.environ.get(k) for k in _POSTGRES_ENV}
+        os.environ.update(_postgres_env(url))
+        try:
+            yield url
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 class SuiteApplicationRecorder(LedgerApplicationRecorder):
@@ -109,17 +69,25 @@ class WithSchema:
     originator_id_type: Literal["uuid", "text"] = "uuid"
     pool_size = 2
     max_overflow = 12
+    url: str
+    postgres_env: dict[str, str]
     schema: str
     datastore: es_postgres.PostgresDatastore
 
+    @pytest.fixture(autouse=True)
+    def _database(self, throwaway_database: str) -> None:
+        self.url = throwaway_database
+        self.postgres_env = _postgres_env(throwaway_database)
+
     def setUp(self) -> None:
-        self.create_schema()
+        self.schema = create_schema(self.url)
+        env = self.postgres_env
         self.datastore = es_postgres.PostgresDatastore(
-            DBNAME,
-            SERVER["host"],
-            SERVER["port"],
-            SERVER["user"],
-            SERVER["password"],
+            env["POSTGRES_DBNAME"],
+            env["POSTGRES_HOST"],
+            env["POSTGRES_PORT"],
+            env["POSTGRES_USER"],
+            env["POSTGRES_PASSWORD"],
             pool_size=self.pool_size,
             max_overflow=self.max_overflow,
             schema=self.schema,
@@ -130,30 +98,14 @@ class WithSchema:
     def tearDown(self) -> None:
         super().tearDown()  # type: ignore[misc]
         self.datastore.close()
-        self.drop_schema()
-
-    def create_schema(self) -> None:
-        self.schema = "t_" + secrets.token_hex(6)
-        with psycopg.connect(dbname=DBNAME, autocommit=True, **SERVER) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
-
-    def drop_schema(self) -> None:
-        with psycopg.connect(dbname=DBNAME, autocommit=True, **SERVER) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.schema)))
-
-
-class WithTextOriginatorID:
-    originator_id_type: Literal["uuid", "text"] = "text"
-
-    def new_originator_id(self) -> UUID | str:
-        return "test-" + str(uuid4())
+        drop_schema(self.url, self.schema)
 
 
 class TestAggregateRecorder(WithSchema, suite.AggregateRecorderTestCase):
     """Snapshots use eventsourcing's aggregate recorder, made by our factory."""
 
     def create_recorder(self) -> Any:
-        self.factory = Factory(Environment(env={**_postgres_env(), "POSTGRES_SCHEMA": self.schema}))
+        self.factory = Factory(Environment(env={**self.postgres_env, "POSTGRES_SCHEMA": self.schema}))
         return self.factory.aggregate_recorder("snapshots")
 
     def tearDown(self) -> None:
@@ -215,39 +167,25 @@ class TestProcessRecorderWithTextOriginatorID(WithTextOriginatorID, TestProcessR
     pass
 
 
-class TestFactory(WithSchema, suite.InfrastructureFactoryTestCase[Factory]):
+class TestFactory(WithSchema, FactoryExpectations, suite.InfrastructureFactoryTestCase[Factory]):
+    store = ledger.store.postgres
+    aggregate_recorder_class = es_postgres.PostgresAggregateRecorder
+    upstream_application_recorder_class = es_postgres.PostgresApplicationRecorder
+
     class TrackingRecorderSubclass(LedgerTrackingRecorder):
         pass
 
     def setUp(self) -> None:
-        self.create_schema()
+        self.schema = create_schema(self.url)
         self.env = Environment("TestCase")
-        self.env.update(_postgres_env())
+        self.env.update(self.postgres_env)
         self.env[InfrastructureFactory.PERSISTENCE_MODULE] = "ledger.store.postgres"
         self.env[Factory.POSTGRES_SCHEMA] = self.schema
         suite.InfrastructureFactoryTestCase.setUp(self)
 
     def tearDown(self) -> None:
         suite.InfrastructureFactoryTestCase.tearDown(self)
-        self.drop_schema()
-
-    def expected_factory_class(self) -> type[Factory]:
-        return Factory
-
-    def expected_aggregate_recorder_class(self) -> type[Any]:
-        return es_postgres.PostgresAggregateRecorder
-
-    def expected_application_recorder_class(self) -> type[Any]:
-        return LedgerApplicationRecorder
-
-    def expected_tracking_recorder_class(self) -> type[Any]:
-        return LedgerTrackingRecorder
-
-    def tracking_recorder_subclass(self) -> type[Any]:
-        return self.TrackingRecorderSubclass
-
-    def expected_process_recorder_class(self) -> type[Any]:
-        return LedgerProcessRecorder
+        drop_schema(self.url, self.schema)
 
     def test_db_functions_are_forced_off(self) -> None:
         self.env[Factory.POSTGRES_ENABLE_DB_FUNCTIONS] = "yes"
@@ -259,8 +197,3 @@ class TestFactory(WithSchema, suite.InfrastructureFactoryTestCase[Factory]):
             self.assertFalse(any("es_insert_events" in s for s in statements))
         finally:
             factory.close()
-
-    def test_refuses_application_recorder_without_leaves(self) -> None:
-        self.env[Factory.APPLICATION_RECORDER_TOPIC] = get_topic(es_postgres.PostgresApplicationRecorder)
-        with self.assertRaises(OSError):
-            self.factory.application_recorder()

@@ -1,24 +1,24 @@
 """eventsourcing's own recorder suites against ``ledger.store.sqlite``.
 
-The suites store arbitrary payloads (``b"state1"``, ``b"{}"``), not ledger envelopes, which our
-recorders refuse. The recorders under test therefore take ``recorded_at`` and ``actor`` from a
-fixed stand-in head (:func:`suite_head`); everything else (seq, leaves, nodes, the write
-transaction) is the production code path.
+The recorders under test take ``recorded_at`` and ``actor`` from a stand-in head
+(tests/support/recorder_suites.py); everything else (seq, leaves, nodes, the write transaction)
+is the production code path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from eventsourcing import sqlite as es_sqlite
-from eventsourcing.persistence import InfrastructureFactory, StoredEvent
+from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.tests import persistence as suite
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment
+from support.recorder_suites import FactoryExpectations, WithTextOriginatorID, suite_head
 
-from ledger.store.leaves import Head
+import ledger.store.sqlite
 from ledger.store.sqlite import (
     Factory,
     LedgerApplicationRecorder,
@@ -26,16 +26,6 @@ from ledger.store.sqlite import (
     LedgerProcessRecorder,
     LedgerTrackingRecorder,
 )
-
-
-def suite_head(event: StoredEvent) -> Head:
-    """Stand-in for the envelope fields the suites' payloads do not have."""
-    return Head(
-        originator_id=str(event.originator_id),
-        originator_version=event.originator_version,
-        recorded_at="2026-01-01T00:00:00+00:00",
-        actor={},
-    )
 
 
 class SuiteApplicationRecorder(LedgerApplicationRecorder):
@@ -55,13 +45,6 @@ class WithTmpPath:
 
     def file_db(self) -> str:
         return str(self.tmp_path / f"{uuid4().hex}.sqlite3")
-
-
-class WithTextOriginatorID:
-    originator_id_type: Literal["uuid", "text"] = "text"
-
-    def new_originator_id(self) -> UUID | str:
-        return "test-" + str(uuid4())
 
 
 class TestAggregateRecorder(suite.AggregateRecorderTestCase):
@@ -127,7 +110,11 @@ class TestProcessRecorderWithTextOriginatorID(WithTextOriginatorID, TestProcessR
     pass
 
 
-class TestFactory(suite.InfrastructureFactoryTestCase[Factory]):
+class TestFactory(FactoryExpectations, suite.InfrastructureFactoryTestCase[Factory]):
+    store = ledger.store.sqlite
+    aggregate_recorder_class = es_sqlite.SQLiteAggregateRecorder
+    upstream_application_recorder_class = es_sqlite.SQLiteApplicationRecorder
+
     class TrackingRecorderSubclass(LedgerTrackingRecorder):
         pass
 
@@ -137,29 +124,6 @@ class TestFactory(suite.InfrastructureFactoryTestCase[Factory]):
         self.env[Factory.SQLITE_DBNAME] = ":memory:"
         super().setUp()
 
-    def expected_factory_class(self) -> type[Factory]:
-        return Factory
-
-    def expected_aggregate_recorder_class(self) -> type[Any]:
-        return es_sqlite.SQLiteAggregateRecorder
-
-    def expected_application_recorder_class(self) -> type[Any]:
-        return LedgerApplicationRecorder
-
-    def expected_tracking_recorder_class(self) -> type[Any]:
-        return LedgerTrackingRecorder
-
-    def tracking_recorder_subclass(self) -> type[Any]:
-        return self.TrackingRecorderSubclass
-
-    def expected_process_recorder_class(self) -> type[Any]:
-        return LedgerProcessRecorder
-
     def test_uses_ledger_datastore_with_uuid_ids_by_default(self) -> None:
         self.assertIsInstance(self.factory.datastore, LedgerDatastore)
         self.assertEqual(self.factory.datastore.originator_id_type, "uuid")
-
-    def test_refuses_application_recorder_without_leaves(self) -> None:
-        self.env[Factory.APPLICATION_RECORDER_TOPIC] = get_topic(es_sqlite.SQLiteApplicationRecorder)
-        with self.assertRaises(OSError):
-            self.factory.application_recorder()

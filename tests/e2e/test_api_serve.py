@@ -13,30 +13,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
+from support.postgres import postgres_database
 
 from ledger.integrity import merkle, note
 
 CHINA = timezone(timedelta(hours=8))
 HOST = "127.0.0.1"
-
-
-def make_postgres_database(admin_url: str) -> str:
-    name = f"xinfang_serve_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_postgres_database(admin_url: str, url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -93,19 +82,15 @@ class Server:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """SQLite with one worker; PostgreSQL with two worker processes racing on the same cases."""
     tmp = tmp_path_factory.mktemp("serve")
-    url = None
-    if request.param == "postgres":
-        admin = request.getfixturevalue("postgres_admin")
-        url = make_postgres_database(admin)
-    server = Server(tmp, url, workers=2 if url else 1)
-    try:
+    with ExitStack() as stack:
+        url = None
+        if request.param == "postgres":
+            url = stack.enter_context(postgres_database(request.getfixturevalue("postgres_admin"), "xinfang_serve"))
+        server = Server(tmp, url, workers=2 if url else 1)
+        stack.callback(server.stop)
         server.cli("init")
         server.start()
         yield server
-    finally:
-        server.stop()
-        if url:
-            drop_postgres_database(request.getfixturevalue("postgres_admin"), url)
 
 
 def at(days: int, hour: int = 9) -> str:

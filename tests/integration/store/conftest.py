@@ -1,83 +1,40 @@
 """Fixtures for the store's integration tests: the same tests on SQLite and PostgreSQL.
 
 PostgreSQL runs in a throw-away database (``xinfang_store_<hex>``, dropped at the end of the
-session) with a fresh schema per test. It is skipped when the server is unreachable, unless
-``XINFANG_REQUIRE_POSTGRES=1`` makes that a failure. Server address from the libpq variables
-``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD`` (default ``postgres@127.0.0.1:5432``).
+session) with a fresh schema per test, on the server of the ``postgres_admin`` fixture.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
-from psycopg import sql
+from support.postgres import create_schema, drop_schema, postgres_database
 
-PG_SERVER = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", "postgres"),
-    "password": os.environ.get("PGPASSWORD", ""),
-}
-
-
-def pg_connect(dbname: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(dbname=dbname, autocommit=True, connect_timeout=3, **PG_SERVER)
+from ledger.config import environment
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+def pg_database(postgres_admin: str) -> Iterator[str]:
     """A database of its own for this session (and xdist worker), dropped at the end."""
-    name = "xinfang_store_" + secrets.token_hex(6)
-    try:
-        admin = pg_connect("postgres")
-    except psycopg.OperationalError as e:
-        reason = f"PostgreSQL unreachable at {PG_SERVER['host']}:{PG_SERVER['port']}: {e}".strip()
-        if os.environ.get("XINFANG_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (XINFANG_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(f"{reason}; set XINFANG_REQUIRE_POSTGRES=1 to fail instead")
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with pg_connect("postgres") as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with postgres_database(postgres_admin, "xinfang_store") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ledger_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """eventsourcing environment of an empty ledger on the parametrised engine."""
     if request.param == "sqlite":
-        yield {
-            "PERSISTENCE_MODULE": "ledger.store.sqlite",
-            "SQLITE_DBNAME": str(tmp_path / "ledger.sqlite3"),
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
+        yield environment(f"sqlite:///{tmp_path}/ledger.sqlite3")
         return
-    dbname = request.getfixturevalue("pg_database")
-    schema = "t_" + secrets.token_hex(6)
-    with pg_connect(dbname) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    yield {
-        "PERSISTENCE_MODULE": "ledger.store.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": PG_SERVER["host"],
-        "POSTGRES_PORT": PG_SERVER["port"],
-        "POSTGRES_USER": PG_SERVER["user"],
-        "POSTGRES_PASSWORD": PG_SERVER["password"],
-        "POSTGRES_SCHEMA": schema,
-        "POSTGRES_LOCK_TIMEOUT": "30",
-    }
-    with pg_connect(dbname) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    url = request.getfixturevalue("pg_database")
+    schema = create_schema(url)
+    yield {**environment(url), "POSTGRES_SCHEMA": schema}
+    drop_schema(url, schema)
 
 
 @pytest.fixture
