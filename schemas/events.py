@@ -478,8 +478,9 @@ AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007
 
 
 def chinese_name(cls: type) -> str:
-    """The Chinese name of an event or command type (its docstring up to '：')."""
-    return (cls.__doc__ or cls.__name__).split("：", 1)[0].strip()
+    """The Chinese name of an event or command type: its docstring's first line, up to '：' or '。'."""
+    first_line = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+    return first_line.split("：", 1)[0].split("。", 1)[0].strip()
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):

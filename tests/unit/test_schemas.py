@@ -84,3 +84,9 @@ def test_the_json_schema_names_every_type(union: object) -> None:
 def test_dates_in_events_are_plain_calendar_days() -> None:
     event = events.CaseAssigned(to_unit="town-a", report_due=date(2021, 4, 30))
     assert b'"report_due":"2021-04-30"' in msgspec.json.encode(event)
+
+
+def test_chinese_names_are_bare_names_without_sentence_punctuation() -> None:
+    names = [events.chinese_name(cls) for cls in (*events.EVENT_TYPES, *commands.COMMAND_TYPES)]
+    assert not [n for n in names if any(mark in n for mark in "。：，")]
+    assert events.chinese_name(events.CaseArchived) == "归档"
