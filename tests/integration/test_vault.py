@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 import psycopg
 import pytest
-from psycopg import sql
 
 from ledger.vault import (
     IdentityErased,
@@ -25,14 +24,13 @@ from ledger.vault import (
     VaultUnavailable,
 )
 from schemas.identity import PetitionerIdentity
+from support.postgres import postgres_database
 
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-WANG = PetitionerIdentity(
-    name="王小明",
+PETITIONER = PetitionerIdentity(
+    name="信访人甲",
     id_number="43122819800101123X",
     phone="+86-138-0013-8000",
-    address="湖南省怀化市芷江侗族自治县芷江镇人民路1号",
+    address="示范县甲镇一村1组1号",
 )
 
 
@@ -45,18 +43,9 @@ class Database:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL} ({exc}); PostgreSQL cases skipped")
-    name = f"xinfang_vault_test_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def postgres_url(postgres_admin: str) -> Iterator[str]:
+    with postgres_database(postgres_admin, "xinfang_vault_test") as url:
+        yield url
 
 
 def _sqlite_query(path: Path) -> Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]:
@@ -117,8 +106,8 @@ def raw_identity(database: Database, ref: str) -> tuple[bytes, bytes]:
 
 def test_put_get_round_trip(vault: Vault, database: Database, ref: str) -> None:
     assert vault.status(ref) == "unknown"
-    vault.put(ref, WANG)
-    assert vault.get(ref) == WANG
+    vault.put(ref, PETITIONER)
+    assert vault.get(ref) == PETITIONER
     assert vault.status(ref) == "present"
 
     key, erased_at = raw_key(database, ref)
@@ -126,7 +115,7 @@ def test_put_get_round_trip(vault: Vault, database: Database, ref: str) -> None:
     assert len(key) == 32 and erased_at is None and len(nonce) == 12
 
     # Replacing keeps the person's key and re-seals with a fresh nonce.
-    moved = msgspec.structs.replace(WANG, address="湖南省怀化市鹤城区迎丰西路8号", phone="")
+    moved = msgspec.structs.replace(PETITIONER, address="湖南省怀化市鹤城区迎丰西路8号", phone="")
     vault.put(ref, moved)
     assert vault.get(ref) == moved
     assert raw_key(database, ref)[0] == key
@@ -140,27 +129,27 @@ def test_minimal_identity(vault: Vault, ref: str) -> None:
 
 def test_reopen_reads_back(database: Database, ref: str) -> None:
     with Vault.open(database.url) as first:
-        first.put(ref, WANG)
+        first.put(ref, PETITIONER)
     with Vault.open(database.url) as second:  # tables already exist
-        assert second.get(ref) == WANG
+        assert second.get(ref) == PETITIONER
 
 
 def test_ciphertext_reveals_nothing(vault: Vault, database: Database, ref: str) -> None:
-    vault.put(ref, WANG)
+    vault.put(ref, PETITIONER)
     key, _ = raw_key(database, ref)
     _, ciphertext = raw_identity(database, ref)
-    for secret in (WANG.name, WANG.id_number, WANG.phone, WANG.address, "芷江", "1980"):
+    for secret in (PETITIONER.name, PETITIONER.id_number, PETITIONER.phone, PETITIONER.address, "芷江", "1980"):
         assert secret.encode() not in ciphertext
     # Each person has their own key.
     other = f"{ref}-b"
-    vault.put(other, WANG)
+    vault.put(other, PETITIONER)
     assert raw_key(database, other)[0] != key
     assert raw_identity(database, other)[1] != ciphertext
 
 
 def test_ciphertext_bound_to_its_reference(vault: Vault, database: Database, ref: str) -> None:
     other = f"{ref}-b"
-    vault.put(ref, WANG)
+    vault.put(ref, PETITIONER)
     vault.put(other, PetitionerIdentity(name="李四"))
     # Move `ref`'s ciphertext under `other`: `other`'s key cannot open it.
     nonce, ciphertext = raw_identity(database, ref)
@@ -181,7 +170,7 @@ def test_ciphertext_bound_to_its_reference(vault: Vault, database: Database, ref
 
 
 def test_erase(vault: Vault, database: Database, ref: str) -> None:
-    vault.put(ref, WANG)
+    vault.put(ref, PETITIONER)
     _, ciphertext = raw_identity(database, ref)
 
     assert vault.erase(ref) is True
@@ -198,18 +187,18 @@ def test_erase(vault: Vault, database: Database, ref: str) -> None:
 
 
 def test_erase_twice_and_unknown(vault: Vault, ref: str) -> None:
-    vault.put(ref, WANG)
+    vault.put(ref, PETITIONER)
     assert vault.erase(ref) is True
     assert vault.erase(ref) is False
     assert vault.erase(f"{ref}-never") is False
 
 
 def test_put_after_erase_refused(vault: Vault, database: Database, ref: str) -> None:
-    vault.put(ref, WANG)
+    vault.put(ref, PETITIONER)
     vault.erase(ref)
     _, ciphertext = raw_identity(database, ref)
     with pytest.raises(IdentityErased, match="不能再写入") as caught:
-        vault.put(ref, PetitionerIdentity(name="王小明"))
+        vault.put(ref, PetitionerIdentity(name="信访人甲"))
     assert caught.value.code == "identity_erased"
     assert raw_key(database, ref)[0] is None
     assert raw_identity(database, ref)[1] == ciphertext
@@ -224,14 +213,14 @@ def test_erased_key_leaves_the_sqlite_files(tmp_path: Path, journal_mode: str) -
     query(f"PRAGMA journal_mode = {journal_mode}", ())  # as the ledger's store may have set it
     with Vault.open(f"sqlite:///{path}") as vault:
         for i in range(20):
-            vault.put(f"P-2021-{i:06d}", WANG)
+            vault.put(f"P-2021-{i:06d}", PETITIONER)
         [(key,)] = query("SELECT key FROM vault_keys WHERE ref = ?", ("P-2021-000007",))
         files = [path, *tmp_path.glob(path.name + "-*")]
         assert any(key in f.read_bytes() for f in files)
         assert vault.erase("P-2021-000007")
         files = [path, *tmp_path.glob(path.name + "-*")]
         assert all(key not in f.read_bytes() for f in files)
-        assert vault.get("P-2021-000006") == WANG
+        assert vault.get("P-2021-000006") == PETITIONER
 
 
 # ── unknown and invalid input ────────────────────────────────────────────────
@@ -277,13 +266,13 @@ def test_invalid_reference(vault: Vault, bad: str) -> None:
         vault.get(bad)
     assert caught.value.code == "invalid_reference"
     with pytest.raises(InvalidReference):
-        vault.put(bad, WANG)
+        vault.put(bad, PETITIONER)
 
 
 def test_repr_masks_identity() -> None:
-    text = repr(WANG)
-    assert WANG.name not in text and WANG.id_number not in text and WANG.phone not in text
-    assert "431228" in text and "王*" in text
+    text = repr(PETITIONER)
+    assert PETITIONER.name not in text and PETITIONER.id_number not in text and PETITIONER.phone not in text
+    assert "431228" in text and "信**" in text
 
 
 # ── URLs ─────────────────────────────────────────────────────────────────────
@@ -292,7 +281,7 @@ def test_repr_masks_identity() -> None:
 def test_relative_sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str) -> None:
     monkeypatch.chdir(tmp_path)
     with Vault.open("sqlite:///var/xinfang.sqlite3") as v:
-        v.put(ref, WANG)
+        v.put(ref, PETITIONER)
         assert repr(v) == "Vault(sqlite)"
     assert (tmp_path / "var" / "xinfang.sqlite3").is_file()
 
