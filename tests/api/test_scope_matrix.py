@@ -100,7 +100,7 @@ def checks_for_case(number: str) -> list[Check]:
         ("POST", f"/api/cases/{number}/commands", decide, lambda c: case_write("IssueDecision", c, number, 409)),
         ("POST", f"/api/cases/{number}/commands", correct, lambda c: case_write("CorrectEvent", c, number, 201)),
         ("GET", f"/api/cases/{number}/petitioners/{ref}", None, lambda c: identity_read(c, number)),
-        ("PUT", f"/api/cases/{number}/petitioners/{ref}", {"name": "张三"}, lambda c: identity_read(c, number)),
+        ("PUT", f"/api/cases/{number}/petitioners/{ref}", {"name": "信访人乙"}, lambda c: identity_read(c, number)),
         ("DELETE", f"/api/petitioners/{ref}", None,
          lambda c: 401 if c not in TOKENS else 403 if role(c) != "admin" else 200 if sees(c, number) else 404),
     ]
@@ -146,7 +146,7 @@ def global_checks() -> list[Check]:
 
 def test_every_role_on_every_route(world: World) -> None:
     for number, ref in CASES.items():
-        world.client.put(f"/api/cases/{number}/petitioners/{ref}", json={"name": "李四"},
+        world.client.put(f"/api/cases/{number}/petitioners/{ref}", json={"name": "信访人丙"},
                          headers=world.headers("clerk"))
     counter = itertools.count()
     failures = []

@@ -150,7 +150,7 @@ def test_ciphertext_reveals_nothing(vault: Vault, database: Database, ref: str) 
 def test_ciphertext_bound_to_its_reference(vault: Vault, database: Database, ref: str) -> None:
     other = f"{ref}-b"
     vault.put(ref, PETITIONER)
-    vault.put(other, PetitionerIdentity(name="李四"))
+    vault.put(other, PetitionerIdentity(name="信访人丙"))
     # Move `ref`'s ciphertext under `other`: `other`'s key cannot open it.
     nonce, ciphertext = raw_identity(database, ref)
     database.query(
@@ -237,24 +237,24 @@ def test_unknown_ref(vault: Vault, ref: str) -> None:
 
 def test_invalid_identity_refused_by_decode() -> None:
     with pytest.raises(msgspec.ValidationError, match=r"\$\.id_number"):
-        msgspec.json.decode('{"name": "张三", "id_number": "4312281980010112"}', type=PetitionerIdentity)
+        msgspec.json.decode('{"name": "信访人乙", "id_number": "4312281980010112"}', type=PetitionerIdentity)
     with pytest.raises(msgspec.ValidationError, match=r"\$\.id_number"):
-        msgspec.json.decode('{"name": "张三", "id_number": "43122819800101123Y"}', type=PetitionerIdentity)
+        msgspec.json.decode('{"name": "信访人乙", "id_number": "43122819800101123Y"}', type=PetitionerIdentity)
     with pytest.raises(msgspec.ValidationError, match=r"\$\.phone"):
-        msgspec.json.decode('{"name": "张三", "phone": "138 0013 8000"}', type=PetitionerIdentity)
+        msgspec.json.decode('{"name": "信访人乙", "phone": "138 0013 8000"}', type=PetitionerIdentity)
     with pytest.raises(msgspec.ValidationError, match=r"\$\.name"):
         msgspec.json.decode('{"name": ""}', type=PetitionerIdentity)
     with pytest.raises(msgspec.ValidationError, match="unknown field `ethnicity`"):
-        msgspec.json.decode('{"name": "张三", "ethnicity": "汉"}', type=PetitionerIdentity)
+        msgspec.json.decode('{"name": "信访人乙", "ethnicity": "汉"}', type=PetitionerIdentity)
     lower_x = msgspec.json.decode(
-        '{"name": "张三", "id_number": "43122819800101123x"}', type=PetitionerIdentity
+        '{"name": "信访人乙", "id_number": "43122819800101123x"}', type=PetitionerIdentity
     )
     assert lower_x.id_number.endswith("x")
 
 
 def test_invalid_identity_refused_by_put(vault: Vault, ref: str) -> None:
     with pytest.raises(InvalidIdentity, match="身份信息不符合要求") as caught:
-        vault.put(ref, PetitionerIdentity(name="张三", id_number="12345"))
+        vault.put(ref, PetitionerIdentity(name="信访人乙", id_number="12345"))
     assert caught.value.code == "invalid_identity"
     assert "$.id_number" in str(caught.value)
     assert vault.status(ref) == "unknown"  # nothing stored, not even a key
