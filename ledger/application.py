@@ -412,10 +412,10 @@ class Ledger(Application[UUID]):
         if command.occurred_at > self._clock() + FUTURE_TOLERANCE:
             raise Refused("发生时间晚于当前时间：不能登记尚未发生的事", code="rule_violation")
         corrects = command.event is ev.EventCorrected
-        if isinstance(state, Case) and not corrects and command.occurred_at < state.last_occurred_at:
+        if isinstance(state, Case) and not corrects and command.occurred_at < state.stage_since:
             raise Refused(
-                f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案上一事件"
-                f"（{state.last_occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}）：如需改正，请用更正",
+                f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案进入「{state.stage}」"
+                f"的时间（{state.stage_since.astimezone(CHINA):%Y-%m-%d %H:%M}）：如需改正，请用更正",
                 code="rule_violation",
             )
 

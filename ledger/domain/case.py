@@ -78,7 +78,9 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     repeat_of: str | None
     accused: tuple[str, ...]
     received_on: date
-    last_occurred_at: datetime
+    stage_since: datetime
+    """When the current stage began. Stages follow one another in business time; entries within a
+    stage (调查, 督办, 评价…) may arrive late with their true, earlier dates — and show as 补录."""
     current_unit: str | None = None
     leader: str | None = None
     routed_on: date | None = None
@@ -343,7 +345,7 @@ def _registered(envelope: Envelope) -> Case:
         repeat_of=e.repeat_of,
         accused=tuple(e.accused),
         received_on=business_day(envelope.occurred_at),
-        last_occurred_at=envelope.occurred_at,
+        stage_since=envelope.occurred_at,
     )
 
 
@@ -444,5 +446,5 @@ def evolve(case: Case | None, envelope: Envelope) -> Case:
     _, stage = TRANSITIONS[type(e)]
     if stage is not None:
         updates["stage"] = stage
-    last = max(case.last_occurred_at, envelope.occurred_at)
-    return msgspec.structs.replace(case, version=envelope.originator_version, last_occurred_at=last, **updates)
+        updates["stage_since"] = max(case.stage_since, envelope.occurred_at)
+    return msgspec.structs.replace(case, version=envelope.originator_version, **updates)

@@ -115,10 +115,22 @@ def test_a_business_time_in_the_future_is_refused(ledger: Ledger) -> None:
     assert size(ledger) == before
 
 
-def test_an_event_dated_before_the_previous_one_of_its_case_is_refused(ledger: Ledger) -> None:
+def test_an_event_dated_before_its_case_reached_the_stage_is_refused(ledger: Ledger) -> None:
     number = ledger.execute(command("RegisterPetition", START + timedelta(days=3)), CLERK).key
-    with pytest.raises(Refused, match="早于本案上一事件"):
+    with pytest.raises(Refused, match="早于本案进入「已登记」"):
         ledger.execute(command("ForwardCase", START + timedelta(days=1), case=number), CLERK)
+
+
+def test_an_entry_within_a_stage_may_arrive_late_with_its_true_earlier_date(ledger: Ledger) -> None:
+    number = ledger.execute(command("RegisterPetition", START), CLERK).key
+    ledger.execute(command("ForwardCase", START + timedelta(days=1), case=number), CLERK)
+    ledger.execute(command("AcceptCase", START + timedelta(days=2), case=number), HANDLER)
+    ledger.execute(command("OrderSupervision", START + timedelta(days=10), case=number), CLERK)
+    ledger.execute(command("RecordInvestigation", START + timedelta(days=5), case=number), HANDLER)  # 补录
+    with pytest.raises(Refused, match="早于本案进入「办理中」"):
+        ledger.execute(command("RecordInvestigation", START + timedelta(days=1), case=number), HANDLER)
+    late = ledger.timeline(number)[-1]
+    assert late.recorded_at - late.occurred_at > timedelta(days=300)
 
 
 @pytest.mark.parametrize(

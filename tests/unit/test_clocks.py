@@ -17,7 +17,7 @@ def a_case(**dates: object) -> Case:
     base = Case(
         id=uuid4(), version=1, number="2021-000001", stage="已登记", channel="来访", subject="s", flags=(),
         petitioners=(), persons=1, home_township="town-a", registered_by="xfj", repeat_of=None, accused=(),
-        received_on=date(2021, 9, 24), last_occurred_at=datetime(2021, 9, 24, 9, tzinfo=CHINA),
+        received_on=date(2021, 9, 24), stage_since=datetime(2021, 9, 24, 9, tzinfo=CHINA),
     )
     return msgspec.structs.replace(base, **dates)
 
