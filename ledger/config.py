@@ -60,6 +60,11 @@ def environment(url: str) -> dict[str, str]:
             "POSTGRES_LOCK_TIMEOUT": "30",
         }
     raise ConfigError(
-        f"不支持的数据库地址：{url}。请使用 sqlite:///文件路径 或 postgresql://用户@主机:端口/库名",
+        f"不支持的数据库地址（{scheme_of(url)}）：请使用 sqlite:///文件路径 或 postgresql://用户@主机:端口/库名",
         code="bad_database_url",
     )
+
+
+def scheme_of(url: str) -> str:
+    """What an error may echo of a URL: its scheme only, since the rest may hold a password."""
+    return url.split("://", 1)[0] if "://" in url else url[:20]

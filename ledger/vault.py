@@ -38,6 +38,7 @@ import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.config import is_postgres, scheme_of, sqlite_path
 from ledger.errors import LedgerError
 from schemas.identity import PetitionerIdentity, PetitionerRef
 
@@ -110,24 +111,6 @@ class VaultUnavailable(VaultError):
 
 
 # ── database access ──────────────────────────────────────────────────────────
-
-
-def _parse_database_url(url: str) -> tuple[Literal["sqlite", "postgresql"], str]:
-    """``sqlite:///relative.sqlite3``, ``sqlite:////absolute.sqlite3`` or ``postgresql://...``.
-
-    Returns the dialect and what its driver opens: a file path, or the URL itself (libpq reads it).
-    """
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if path:
-            return "sqlite", path
-    elif url.startswith(("postgresql://", "postgres://")):
-        return "postgresql", url
-    scheme = url.split("://", 1)[0] if "://" in url else url[:20]
-    # Only the scheme is echoed: the rest of a URL may hold a password.
-    raise VaultUnavailable(
-        f"不支持的数据库地址（{scheme}）：请使用 sqlite:///路径 或 postgresql://用户@主机:端口/库名"
-    )
 
 
 _DDL = {
@@ -261,9 +244,14 @@ class Vault:
     """身份信息库：put, read and erase petitioner identities by reference."""
 
     def __init__(self, url: str) -> None:
-        dialect, target = _parse_database_url(url)
+        path = sqlite_path(url)
+        if (path is None or not path.name) and not is_postgres(url):
+            raise VaultUnavailable(
+                f"不支持的数据库地址（{scheme_of(url)}）：请使用 sqlite:///路径 或 postgresql://用户@主机:端口/库名"
+            )
+        dialect = "sqlite" if path is not None else "postgresql"
         try:
-            self._db: _Sqlite | _Postgres = _Sqlite(target) if dialect == "sqlite" else _Postgres(target)
+            self._db: _Sqlite | _Postgres = _Sqlite(str(path)) if path is not None else _Postgres(url)
         except (sqlite3.Error, psycopg.Error) as exc:
             raise VaultUnavailable(f"无法打开身份信息库（{dialect}）：{exc}") from exc
         self._lock = threading.Lock()

@@ -152,3 +152,11 @@ def test_a_bad_identity_file_is_refused_and_nothing_is_stored(county: str, tmp_p
     assert done.returncode == 2 and "id_number" in done.stderr
     missing = run(county, "petitioner", "show", "P-0002", cwd=tmp_path, check=False)
     assert missing.returncode == 4
+
+
+@pytest.mark.parametrize("url", ["mysql://root:s3cret@db/ledger", "sqlite:///"])
+def test_an_unsupported_database_url_is_a_usage_error_that_hides_the_password(tmp_path: Path, url: str) -> None:
+    done = run(url, "summary", cwd=tmp_path, check=False)
+    assert done.returncode == 2
+    assert "数据库地址" in done.stderr and "s3cret" not in done.stderr
+    assert not list(tmp_path.glob("**/*.sqlite3"))

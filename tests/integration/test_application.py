@@ -86,11 +86,14 @@ def test_two_writers_deciding_on_the_same_version_cannot_both_win(ledger: Ledger
     other = Ledger(database_url, clock=lambda: START + timedelta(days=400))
     other.case(number)  # both have now seen version 1
     ledger.execute(command("ForwardCase", START + timedelta(days=1), case=number), CLERK)
-    with pytest.raises((Conflict, Refused)):
+    before = size(ledger)
+    with pytest.raises(Conflict) as lost:
         other.execute(command("RedirectPetitioner",
                               START + timedelta(days=1), case=number, expected_version=1), CLERK)
     other.close()
-    assert ledger.case(number).version == 2
+    assert lost.value.code == "stale_version" and lost.value.details["current_version"] == 2
+    assert size(ledger) == before
+    assert ledger.case(number).stage == "待受理"
 
 
 def test_an_unknown_case_is_reported_by_number_and_nothing_is_written(ledger: Ledger) -> None:
