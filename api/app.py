@@ -21,6 +21,7 @@ from api.auth import auth_middleware
 from api.cases.controllers import CaseController, OverdueController
 from api.context import ApiContext, provide_actor, provide_context
 from api.problems import EXCEPTION_HANDLERS
+from api.requests import LedgerRequest
 from api.system.controllers import MeController, ProblemController
 from ledger.application import Ledger
 
@@ -91,6 +92,7 @@ def create_app(
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         middleware=[auth_middleware],
+        request_class=LedgerRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         state=State({"context": context}),

@@ -18,11 +18,10 @@ from typing import Annotated, Any, ClassVar, Union
 import msgspec
 
 from schemas import events as ev
-from schemas.common import CaseNumber
+from schemas.common import WHOLE, CaseNumber
 
-CommandId = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_.:\-]+$")
-]
+COMMAND_ID_PATTERN = r"^[0-9A-Za-z_.:\-]+" + WHOLE
+CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=COMMAND_ID_PATTERN)]
 BusinessTime = Annotated[datetime, msgspec.Meta(tz=True)]
 """Time with its zone: a bare local time is ambiguous in an audit trail."""
 

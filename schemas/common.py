@@ -50,14 +50,25 @@ Measure = Literal["责令改正", "通报批评", "约谈", "诫勉", "组织处
 IncidentKind = Literal["越级", "集体", "非正常", "极端"]
 JurisdictionRuling = Literal["异议成立", "异议不成立"]
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
+WHOLE = r"$(?!\n)"
+"""End of a whole-string pattern. msgspec matches with Python's ``re.search``, where ``$`` also
+matches before a final newline (so ``2021-000011`` followed by a newline would pass as a look-alike
+of ``2021-000011``); the look-ahead refuses that, and reads the same in ECMA-262 (JSON Schema)."""
+
+CODE_PATTERN = r"^[0-9A-Za-z_.\-]+" + WHOLE
+CASE_NUMBER_PATTERN = r"^[0-9A-Za-z_\-]+" + WHOLE
+TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+"""Multi-line text: no C0 or C1 control character (nor DEL) except tab and newline; they break
+spreadsheets (XLSX refuses them) and hide text from the people who read it."""
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+" + WHOLE
+"""One line: no control character at all, not even tab or newline."""
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 """Machine code for units, officials, batches and references: ASCII, no spaces."""
 
-CaseNumber = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_\-]+$")
-]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+CaseNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=CASE_NUMBER_PATTERN)]
+Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=TEXT_PATTERN)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=365)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 Persons = Annotated[int, msgspec.Meta(ge=1, le=100_000)]

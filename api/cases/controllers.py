@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from api.cases.schemas import CaseCommand, CasePage, CaseSummary, OverdueBoard, OverdueItem, UnitCount
 from api.context import ApiContext
 from api.policy import can_see_case
+from api.params import path, query
 from api.problems import READ, WRITE, ApiProblem, not_found, responses
 from ledger.domain.case import Case, Stage
 from schemas.commands import COMMANDS_BY_NAME, Command
@@ -90,7 +91,7 @@ class CaseController(Controller):
         "带 expected_version 时版本不符返回 409 stale-version（附 current_version）。",
     )
     def act(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
-            number: FromPath[CaseNumber], data: JSONBody[CaseCommand]) -> Response[CommandResult]:
+            number: Annotated[str, path(CaseNumber, "案件编号")], data: JSONBody[CaseCommand]) -> Response[CommandResult]:
         command: Command = data
         if command.case != number:  # type: ignore[attr-defined]
             raise ApiProblem("malformed-request", f"命令中的案件编号 {command.case} 与地址中的 {number} 不一致",  # type: ignore[attr-defined]
@@ -99,7 +100,7 @@ class CaseController(Controller):
 
     @get("/{number:str}", summary="案件当前状态与期限", sync_to_thread=True, responses=responses(*READ))
     def view(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
-             number: FromPath[CaseNumber]) -> CaseView:
+             number: Annotated[str, path(CaseNumber, "案件编号")]) -> CaseView:
         visible_case(ctx, actor, number)
         return ctx.ledger.case_view(number, today=ctx.today())
 
@@ -111,7 +112,7 @@ class CaseController(Controller):
         responses=responses(*READ),
     )
     def timeline(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
-                 number: FromPath[CaseNumber]) -> list[TimelineEntry]:
+                 number: Annotated[str, path(CaseNumber, "案件编号")]) -> list[TimelineEntry]:
         visible_case(ctx, actor, number)
         return ctx.ledger.timeline(number)
 
@@ -127,7 +128,7 @@ class CaseController(Controller):
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
         stage: Annotated[Stage | None, QueryParameter(description="案件状态")] = None,
-        unit: Annotated[Code | None, QueryParameter(description="责任单位（含下级单位）")] = None,
+        unit: Annotated[str | None, query(Code, "责任单位（含下级单位）")] = None,
         flag: Annotated[Flag | None, QueryParameter(description="标记，如 检举、集体")] = None,
         channel: Annotated[Channel | None, QueryParameter(description="渠道")] = None,
         received_from: Annotated[date | None, QueryParameter(description="登记日期起（含）")] = None,
@@ -181,7 +182,7 @@ class OverdueController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        unit: Annotated[Code | None, QueryParameter(description="责任单位（含下级单位）")] = None,
+        unit: Annotated[str | None, query(Code, "责任单位（含下级单位）")] = None,
         on: Annotated[date | None, QueryParameter(description="参照日期，默认今天")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="最多列出条数")] = 200,
     ) -> OverdueBoard:

@@ -2,48 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import JSONBody, QueryParameter, RawBody
+from litestar.params import JSONBody, RawBody
 
 from api.auth import roles
 from api.cases.controllers import command_route, written
 from api.context import ApiContext
 from api.policy import check_command
-from api.problems import ApiProblem, responses
-from ledger.errors import InvalidInput, LedgerError
-from ledger.inputs import decode_command
+from api.params import query
+from api.problems import responses
+from ledger.imports import import_lines
 from schemas.commands import AnyCommand, Command
 from schemas.common import Actor, Code
+from schemas.imports import ImportReport
 from schemas.views import CommandResult
 
 MAX_IMPORT = 64 << 20
 """64 MiB of JSONL per request: send larger migrations in several batches."""
-
-
-class RefusedLine(msgspec.Struct, frozen=True, kw_only=True):
-    """A line that was not written, with the reason."""
-
-    line: int
-    code: str
-    message: str
-
-
-class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
-    """导入结果：写入、重复（未再写入）与被拒绝的行。"""
-
-    batch: str
-    applied: int
-    repeated: int
-    refused: list[RefusedLine]
 
 
 @dataclass
@@ -84,7 +66,8 @@ class ImportController(Controller):
         "/",
         summary="批量导入命令（JSONL）",
         description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
-        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。",
+        "重复的 command_id 不再写入，错误的行（非 UTF-8 编码、非 JSON、命令无效、无权）连同行号和原因返回，不影响其他行。"
+        "内容须为 UTF-8（可带 BOM）。仅限管理员与登记员。",
         guards=[roles("admin", "clerk")],
         sync_to_thread=True,
         status_code=200,
@@ -97,36 +80,15 @@ class ImportController(Controller):
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
         body: RawBody,
-        batch: Annotated[Code | None, QueryParameter(description="导入批次名；默认取内容摘要")] = None,
+        batch: Annotated[str | None, query(Code, "导入批次名；默认取内容摘要")] = None,
     ) -> ImportReport:
-        batch = batch or "import-" + hashlib.sha256(body).hexdigest()[:12]
         ctx.index.catch_up()
-        good: list[tuple[int, Command]] = []
-        refused: list[RefusedLine] = []
-        for number, line in enumerate(body.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                command = decode_command(line)
-            except InvalidInput as exc:
-                refused.append(RefusedLine(line=number, code=exc.code, message=exc.message))
-                continue
+
+        def check(command: Command) -> tuple[str, str] | None:
             decision = check_command(actor, command, ctx.index)
-            if decision is not None:
-                refused.append(RefusedLine(line=number, code="forbidden" if decision.status == 403 else "not_found",
-                                           message=decision.detail))
-                continue
-            good.append((number, command))
-        if not good and not refused:
-            raise ApiProblem("malformed-request", "导入内容为空：每行应为一条命令（JSON）", code="empty_import")
-        applied = repeated = 0
-        outcomes = ctx.execute_many([c for _, c in good], actor, batch)
-        for (number, _), outcome in zip(good, outcomes, strict=True):
-            if isinstance(outcome, LedgerError):
-                refused.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))
-            elif outcome.repeated:
-                repeated += 1
-            else:
-                applied += 1
-        refused.sort(key=lambda r: r.line)
-        return ImportReport(batch=batch, applied=applied, repeated=repeated, refused=refused)
+            if decision is None:
+                return None
+            return ("forbidden" if decision.status == 403 else "not_found"), decision.detail
+
+        return import_lines(body, lambda commands, name: ctx.execute_many(commands, actor, name), batch=batch,
+                            check=check)

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from api.cases.controllers import visible_case
 from api.context import ApiContext
 from api.integrity.service import CaseProof, InclusionProof, Integrity
 from api.policy import can_see_event
+from api.params import path
 from api.problems import ApiProblem, responses
 from ledger.codec import decode_envelope
 from ledger.integrity.proofs import ConsistencyProof
@@ -111,7 +112,7 @@ class CaseProofController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        number: FromPath[CaseNumber],
+        number: Annotated[str, path(CaseNumber, "案件编号")],
         size: Size = None,
     ) -> CaseProof:
         visible_case(ctx, actor, number)

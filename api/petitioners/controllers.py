@@ -11,12 +11,13 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from api.auth import roles
 from api.cases.controllers import visible_case
 from api.context import ApiContext
 from api.policy import IDENTITY_READERS, can_see_case
+from api.params import path, query
 from api.problems import not_found, responses
 from ledger.identities import disclose, erase
 from schemas.common import Actor, CaseNumber, Code, Text
@@ -62,9 +63,9 @@ class CasePetitionerController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        number: FromPath[CaseNumber],
-        ref: FromPath[Code],
-        purpose: Annotated[Text, QueryParameter(description="查阅目的（记入账本）", max_length=200)] = "",
+        number: Annotated[str, path(CaseNumber, "案件编号")],
+        ref: Annotated[str, path(Code, "信访人编号")],
+        purpose: Annotated[str, query(Text, "查阅目的（记入账本）", max_length=200)] = "",
     ) -> IdentityAnswer:
         _petitioner_of(ctx, actor, number, ref)
         with ctx.write_lock:
@@ -83,8 +84,8 @@ class CasePetitionerController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        number: FromPath[CaseNumber],
-        ref: FromPath[Code],
+        number: Annotated[str, path(CaseNumber, "案件编号")],
+        ref: Annotated[str, path(Code, "信访人编号")],
         data: JSONBody[PetitionerIdentity],
     ) -> IdentityAnswer:
         _petitioner_of(ctx, actor, number, ref)
@@ -110,8 +111,8 @@ class PetitionerController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        ref: FromPath[Code],
-        reason: Annotated[Text, QueryParameter(description="销毁理由（记入账本）", min_length=1, max_length=500)]
+        ref: Annotated[str, path(Code, "信访人编号")],
+        reason: Annotated[str, query(Text, "销毁理由（记入账本）", min_length=1, max_length=500)]
         = "信访人依法要求删除个人信息",
     ) -> ErasureAnswer:
         ctx.index.catch_up()

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from api.auth import roles
 from api.cases.controllers import REPEATED, written
 from api.context import ApiContext
 from api.policy import can_see_official, can_see_unit
+from api.params import path, query
 from api.problems import WRITE, not_found, responses
 from schemas.commands import COMMANDS_BY_NAME
 from schemas.common import Actor, Code
@@ -64,7 +65,7 @@ class UnitController(Controller):
         return [_unit(ctx, u) for code, u in sorted(ctx.index.units.items()) if can_see_unit(actor, code, ctx.index)]
 
     @get("/{code:str}", summary="一个单位", sync_to_thread=True, responses=responses(*READ_ONE))
-    def unit(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor], code: FromPath[Code]) -> UnitView:
+    def unit(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor], code: Annotated[str, path(Code, "编码")]) -> UnitView:
         ctx.index.catch_up()
         unit = ctx.index.units.get(code)
         if unit is None or not can_see_unit(actor, code, ctx.index):
@@ -90,7 +91,7 @@ class OfficialController(Controller):
         self,
         ctx: NamedDependency[ApiContext],
         actor: NamedDependency[Actor],
-        unit: Annotated[Code | None, QueryParameter(description="只列此单位（含下级）的干部")] = None,
+        unit: Annotated[str | None, query(Code, "只列此单位（含下级）的干部")] = None,
     ) -> list[OfficialView]:
         ctx.index.catch_up()
         index = ctx.index
@@ -102,7 +103,7 @@ class OfficialController(Controller):
 
     @get("/{code:str}", summary="一名干部", sync_to_thread=True, responses=responses(*READ_ONE))
     def official(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
-                 code: FromPath[Code]) -> OfficialView:
+                 code: Annotated[str, path(Code, "编码")]) -> OfficialView:
         ctx.index.catch_up()
         official = ctx.index.officials.get(code)
         if official is None or not can_see_official(actor, official, ctx.index):

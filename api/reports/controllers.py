@@ -34,6 +34,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 from api.auth import roles
 from api.context import ApiContext
 from api.policy import READ_ALL, hidden_as_accused
+from api.params import query
 from api.problems import ApiProblem, forbidden, responses
 from ledger import appraisal
 from ledger.awards import award_report, encode
@@ -185,8 +186,7 @@ class ReportController(Controller):
         end: Annotated[date | None, QueryParameter(name="to", description="考核期结束日（含）")] = None,
         as_of: Annotated[str | None, QueryParameter(description="知识时间：2022-01-15（当日结束）或带时区的时间",
                                                     max_length=40)] = None,
-        unit: Annotated[Code | None, QueryParameter(description="只看一个单位（单位编码）；"
-                                                    "非管理、纪检、考核角色默认本单位")] = None,
+        unit: Annotated[str | None, query(Code, "只看一个单位（单位编码）；非管理、纪检、考核角色默认本单位")] = None,
         cases: Annotated[bool, QueryParameter(description="列出每个数字背后的案件")] = False,
         backfill_hours: Annotated[int, QueryParameter(
             ge=24, le=87_600, description="补录：记录时间晚于发生时间超过此小时数（至少 24）")] = Parameters().backfill_hours,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ import msgspec
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progress, table
 from ledger.domain.case import CHINA
-from ledger.errors import InvalidInput, LedgerError
-from ledger.inputs import decode_command
+from ledger.errors import InvalidInput
+from ledger.imports import import_lines
 from ledger.log import iter_log
-from schemas.commands import AnyCommand, Command
+from schemas.commands import AnyCommand
 from schemas.common import ROLE_NAMES, Actor
 from schemas.events import AnyEvent
 
@@ -36,13 +35,6 @@ def make_actor(actor_id: str, actor_unit: str, role: str) -> Actor:
         raise InvalidInput(f"操作人信息无效：{exc}", code="invalid_actor") from exc
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line
-
-
 @click.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", default=None, help="导入批次名；默认取文件内容摘要")
@@ -52,32 +44,19 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor_unit: str, role: str) -> None:
     """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。"""
     actor = make_actor(actor_id, actor_unit, role)
-    batch = batch or "import-" + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
-    good: list[tuple[int, Command]] = []
-    problems: list[tuple[int, str, str]] = []
-    for number, line in _lines(file):
-        try:
-            good.append((number, decode_command(line)))
-        except InvalidInput as exc:
-            problems.append((number, exc.code, exc.message))
-    applied = repeated = 0
-    outcomes = ctx.ledger.execute_many((c for _, c in good), actor, batch=batch)
-    for (number, _), outcome in zip(good, progress(outcomes, len(good), "导入中"), strict=True):
-        if isinstance(outcome, LedgerError):
-            problems.append((number, outcome.code, outcome.message))
-        elif outcome.repeated:
-            repeated += 1
-        else:
-            applied += 1
-    problems.sort()
+    report = import_lines(
+        file.read_bytes(),
+        lambda commands, name: progress(ctx.ledger.execute_many(commands, actor, batch=name), len(commands), "导入中"),
+        batch=batch,
+    )
     if ctx.as_json:
-        print_json({"batch": batch, "applied": applied, "repeated": repeated,
-                    "refused": [{"line": n, "error": c, "message": m} for n, c, m in problems]})
+        print_json(report)
     else:
-        console.print(f"导入批次 {batch}：写入 {applied} 条，重复（未重复写入）{repeated} 条，拒绝 {len(problems)} 条。")
-        if problems:
-            table("被拒绝的行", ["行号", "代码", "原因"], problems)
-    if problems:
+        console.print(f"导入批次 {report.batch}：写入 {report.applied} 条，重复（未重复写入）{report.repeated} 条，"
+                      f"拒绝 {len(report.refused)} 条。")
+        if report.refused:
+            table("被拒绝的行", ["行号", "代码", "原因"], [(r.line, r.code, r.message) for r in report.refused])
+    if report.refused:
         sys.exit(EXIT_REFUSED)
 
 
