@@ -27,6 +27,7 @@ from ledger.domain import records
 from ledger.domain.case import CHINA, Case, business_day
 from ledger.domain.ids import aggregate_id
 from ledger.domain.records import Record
+from ledger.domain.times import time_refusal
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound, Refused
 from ledger.rules import RuleSet
 from ledger.store import LedgerReader, RecordedTimeRegression
@@ -345,7 +346,7 @@ class Ledger(Application[UUID]):
         state = self._load(kind, key, work)
         self._check_version(command, kind, key, state)
         day = business_day(command.occurred_at)
-        self._check_time(command, state)
+        self._check_time(command, event, state)
         self._check_references(event, work)
         if isinstance(event, ev.PetitionRegistered):
             if state is not None:
@@ -408,10 +409,16 @@ class Ledger(Application[UUID]):
                 current_version=current,
             )
 
-    def _check_time(self, command: Command, state: State | None) -> None:
-        if command.occurred_at > self._clock() + FUTURE_TOLERANCE:
+    def _check_time(self, command: Command, event: Event, state: State | None) -> None:
+        now = self._clock() + FUTURE_TOLERANCE
+        if command.occurred_at > now:
             raise Refused("发生时间晚于当前时间：不能登记尚未发生的事", code="rule_violation")
+        if reason := time_refusal(command.occurred_at, event, now):
+            raise Refused(reason, code="rule_violation")
         corrects = command.event is ev.EventCorrected
+        if isinstance(state, Case) and corrects and business_day(command.occurred_at) < state.received_on:
+            raise Refused(f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案登记之日"
+                          f"（{state.received_on}）", code="rule_violation")
         if isinstance(state, Case) and not corrects and command.occurred_at < state.stage_since:
             raise Refused(
                 f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案进入「{state.stage}」"

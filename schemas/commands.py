@@ -13,12 +13,13 @@ Each command is generated from its event so the two can never drift apart;
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Union
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 import msgspec
 
 from schemas import events as ev
-from schemas.common import WHOLE, CaseNumber
+from schemas.common import STRICT, WHOLE, CaseNumber
 
 COMMAND_ID_PATTERN = r"^[0-9A-Za-z_.:\-]+" + WHOLE
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=COMMAND_ID_PATTERN)]
@@ -100,20 +101,35 @@ COMMAND_SPECS: tuple[CommandSpec, ...] = (
 )
 
 
+def strict(annotation: Any) -> Any:
+    """The input form of an event field's type: logged strings become the stricter input strings."""
+    if annotation in STRICT:
+        return STRICT[annotation]
+    if annotation is datetime:
+        return BusinessTime
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list:
+        return list[strict(args[0])]  # type: ignore[misc]
+    if origin in (Union, UnionType):
+        return Union[tuple(strict(a) for a in args)]  # noqa: UP007
+    return annotation
+
+
 def _field_definitions(spec: CommandSpec) -> list[tuple[Any, ...]]:
     fields: list[tuple[Any, ...]] = []
     if spec.event.aggregate == "case" and spec.event.key_field is None:
         fields.append(("case", CaseNumber))
     for f in msgspec.structs.fields(spec.event):
+        kind = strict(f.type)
         if spec.event is ev.PetitionRegistered and f.name == "number":
             # The ledger numbers the case when the registering system does not.
-            fields.append((f.name, f.type | None, None))
+            fields.append((f.name, kind | None, None))
         elif f.required:
-            fields.append((f.name, f.type))
+            fields.append((f.name, kind))
         elif f.default_factory is not msgspec.NODEFAULT:
-            fields.append((f.name, f.type, msgspec.field(default_factory=f.default_factory)))
+            fields.append((f.name, kind, msgspec.field(default_factory=f.default_factory)))
         else:
-            fields.append((f.name, f.type, f.default))
+            fields.append((f.name, kind, f.default))
     return fields
 
 

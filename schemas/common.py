@@ -50,6 +50,18 @@ Measure = Literal["责令改正", "通报批评", "约谈", "诫勉", "组织处
 IncidentKind = Literal["越级", "集体", "非正常", "极端"]
 JurisdictionRuling = Literal["异议成立", "异议不成立"]
 
+# ── Strings as the log holds them ────────────────────────────────────────────
+# Events are the storage contract: whatever was once accepted must decode for ever (stored bytes
+# are never rewritten), so these keep the constraints events were first written under. New input
+# is held to the stricter types below (commands are generated with them: schemas.commands).
+
+LoggedCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
+LoggedCaseNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_\-]+$")]
+LoggedText = Annotated[str, msgspec.Meta(max_length=2000)]
+LoggedName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+# ── Strings as input must be ─────────────────────────────────────────────────
+
 WHOLE = r"$(?!\n)"
 """End of a whole-string pattern. msgspec matches with Python's ``re.search``, where ``$`` also
 matches before a final newline (so ``2021-000011`` followed by a newline would pass as a look-alike
@@ -69,6 +81,10 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=CODE_PAT
 CaseNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=CASE_NUMBER_PATTERN)]
 Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=TEXT_PATTERN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NAME_PATTERN)]
+
+STRICT: dict[object, object] = {LoggedCode: Code, LoggedCaseNumber: CaseNumber, LoggedText: Text, LoggedName: Name}
+"""The input type for each logged one."""
+
 Days = Annotated[int, msgspec.Meta(ge=1, le=365)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 Persons = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
@@ -77,6 +93,6 @@ Persons = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """操作人：who did it, for which unit, in which role. Set by the server, never the client."""
 
-    id: Code
-    unit: Code
+    id: LoggedCode
+    unit: LoggedCode
     role: Role

@@ -20,17 +20,18 @@ import msgspec
 
 from schemas.common import (
     Actor,
-    CaseNumber,
     Channel,
-    Code,
     Count,
     DecisionOutcome,
     Flag,
     IncidentKind,
     JurisdictionRuling,
     Level,
+    LoggedCaseNumber,
+    LoggedCode,
+    LoggedName,
+    LoggedText,
     Measure,
-    Name,
     Persons,
     RatedParty,
     Rating,
@@ -40,7 +41,6 @@ from schemas.common import (
     ServiceMethod,
     ServiceReceipt,
     SettlementKind,
-    Text,
     TownshipClass,
     UnitKind,
 )
@@ -67,53 +67,53 @@ class PetitionRegistered(Event, kw_only=True):
     """登记：信访部门登记信访事项（C22 第17、22条）。"""
 
     key_field: ClassVar[str | None] = "number"
-    number: CaseNumber
+    number: LoggedCaseNumber
     channel: Channel
-    petitioners: list[Code] = []
+    petitioners: list[LoggedCode] = []
     persons: Persons = 1
-    subject: Name
-    summary: Text = ""
-    home_township: Code
+    subject: LoggedName
+    summary: LoggedText = ""
+    home_township: LoggedCode
     flags: list[Flag] = []
-    repeat_of: CaseNumber | None = None
-    accused: list[Code] = []
+    repeat_of: LoggedCaseNumber | None = None
+    accused: list[LoggedCode] = []
     """Units and officials a 检举 names: they must never read the case."""
 
 
 class CaseForwarded(Event, kw_only=True):
     """转送：转送有权处理机关（C22 第22条）。"""
 
-    to_unit: Code
-    note: Text = ""
+    to_unit: LoggedCode
+    note: LoggedText = ""
 
 
 class CaseAssigned(Event, kw_only=True):
     """交办：交办有权处理机关并限期报告结果（C22 第22条第3款）。"""
 
-    to_unit: Code
+    to_unit: LoggedCode
     report_due: date
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class PetitionerRedirected(Event, kw_only=True):
     """告知：告知信访人向有权机关提出（C22 第22条）。"""
 
-    reason: Text
+    reason: LoggedText
 
 
 class RoutedToStatutoryChannel(Event, kw_only=True):
     """导入法定途径：诉讼、仲裁、行政复议等法定途径（C22 第31条）。"""
 
-    route: Name
-    note: Text = ""
+    route: LoggedName
+    note: LoggedText = ""
 
 
 class CaseReferred(Event, kw_only=True):
     """转交：转政法机关或纪检监察机关（C22 第28、30条）。"""
 
     authority: ReferralAuthority
-    to_unit: Code
-    note: Text = ""
+    to_unit: LoggedCode
+    note: LoggedText = ""
 
 
 # ── Case: acceptance ─────────────────────────────────────────────────────────
@@ -122,28 +122,28 @@ class CaseReferred(Event, kw_only=True):
 class CaseAccepted(Event, kw_only=True):
     """受理：有权处理机关受理并书面告知（C22 第23条，收到之日起15日内）。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class AcceptanceRefused(Event, kw_only=True):
     """不予受理：书面告知不予受理及理由（C22 第23条）。"""
 
     reason: RefusalReason
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class JurisdictionObjected(Event, kw_only=True):
     """管辖异议：认为不属本机关职权（C22 第23条，5个工作日内）。"""
 
-    reason: Text
+    reason: LoggedText
 
 
 class JurisdictionObjectionResolved(Event, kw_only=True):
     """管辖异议处理：异议成立则改由他单位办理。"""
 
     ruling: JurisdictionRuling
-    to_unit: Code | None = None
-    note: Text = ""
+    to_unit: LoggedCode | None = None
+    note: LoggedText = ""
 
 
 # ── Case: handling ───────────────────────────────────────────────────────────
@@ -152,42 +152,42 @@ class JurisdictionObjectionResolved(Event, kw_only=True):
 class InvestigationRecorded(Event, kw_only=True):
     """调查核实：记录调查情况（C22 第32条）。"""
 
-    note: Text
+    note: LoggedText
 
 
 class HearingStarted(Event, kw_only=True):
     """听证开始：听证期间不计入复核期限（C22 第36条）。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class HearingEnded(Event, kw_only=True):
     """听证结束。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class SettlementReached(Event, kw_only=True):
     """调解和解：达成调解或和解协议（C22 第33条）。"""
 
     kind: SettlementKind
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class DeadlineExtended(Event, kw_only=True):
     """延期：经负责人批准延长不超过30日并告知信访人（C22 第34条）。"""
 
     days: Annotated[int, msgspec.Meta(ge=1, le=30)]
-    approved_by: Code
+    approved_by: LoggedCode
     petitioner_notified: bool
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class DecisionIssued(Event, kw_only=True):
     """出具处理意见：支持、解释说明或不支持（C22 第34条，受理之日起60日内）。"""
 
     outcome: DecisionOutcome
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class DecisionServed(Event, kw_only=True):
@@ -216,33 +216,33 @@ class RatingExpired(Event, kw_only=True):
 class ReviewRequested(Event, kw_only=True):
     """申请复查：收到处理意见之日起30日内（C22 第35条）。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class ReviewDecided(Event, kw_only=True):
     """复查意见：收到复查请求之日起30日内（C22 第35条）。"""
 
     outcome: DecisionOutcome
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class ReReviewRequested(Event, kw_only=True):
     """申请复核：收到复查意见之日起30日内（C22 第36条）。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class ReReviewDecided(Event, kw_only=True):
     """复核意见：收到复核请求之日起30日内，听证时间不计入（C22 第36条）。"""
 
     outcome: DecisionOutcome
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class FurtherPetitionsBarred(Event, kw_only=True):
     """不再受理：同一事实和理由不再受理（C22 第36条）。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 # ── Case: conclusion and after ───────────────────────────────────────────────
@@ -251,13 +251,13 @@ class FurtherPetitionsBarred(Event, kw_only=True):
 class CaseConcluded(Event, kw_only=True):
     """办结。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class ConclusionCertified(Event, kw_only=True):
     """审核认定办结。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class FollowUpVisited(Event, kw_only=True):
@@ -267,45 +267,45 @@ class FollowUpVisited(Event, kw_only=True):
     satisfaction_verified: bool | None = None
     onsite_check: bool = False
     rectification_ordered: bool = False
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class CaseArchived(Event, kw_only=True):
     """归档。"""
 
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class SupervisionOrdered(Event, kw_only=True):
     """督办：上级信访部门督办并限期答复（C22 第40条）。"""
 
-    order: Code
-    to_unit: Code
+    order: LoggedCode
+    to_unit: LoggedCode
     reply_due: date
-    note: Text = ""
+    note: LoggedText = ""
 
 
 class SupervisionAnswered(Event, kw_only=True):
     """督办答复：被督办单位书面答复。"""
 
-    order: Code
-    note: Text = ""
+    order: LoggedCode
+    note: LoggedText = ""
 
 
 class LeaderAssigned(Event, kw_only=True):
     """领导包案：领导干部包案化解。"""
 
-    leader: Code
-    note: Text = ""
+    leader: LoggedCode
+    note: LoggedText = ""
 
 
 class EventCorrected(Event, kw_only=True):
     """更正：指明被更正的事件（按版本号），原事件保留不变。"""
 
     corrects_version: Annotated[int, msgspec.Meta(ge=1)]
-    reason: Text
+    reason: LoggedText
     corrected_occurred_at: datetime | None = None
-    note: Text = ""
+    note: LoggedText = ""
 
 
 # ── Other aggregates ─────────────────────────────────────────────────────────
@@ -316,10 +316,10 @@ class UnitRegistered(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "unit"
     key_field: ClassVar[str | None] = "code"
-    code: Code
-    name: Name
+    code: LoggedCode
+    name: LoggedName
     kind: UnitKind
-    parent: Code | None = None
+    parent: LoggedCode | None = None
     township_class: TownshipClass | None = None
 
 
@@ -328,10 +328,10 @@ class OfficialRegistered(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "official"
     key_field: ClassVar[str | None] = "code"
-    code: Code
-    name: Name
-    unit: Code
-    title: Name
+    code: LoggedCode
+    name: LoggedName
+    unit: LoggedCode
+    title: LoggedName
 
 
 class RecommendationIssued(Event, kw_only=True):
@@ -339,12 +339,12 @@ class RecommendationIssued(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "letter"
     key_field: ClassVar[str | None] = "letter"
-    letter: Code
+    letter: LoggedCode
     kind: RecommendationKind
-    to_unit: Code
+    to_unit: LoggedCode
     reply_due: date
-    cases: list[CaseNumber] = []
-    note: Text = ""
+    cases: list[LoggedCaseNumber] = []
+    note: LoggedText = ""
 
 
 class RecommendationAnswered(Event, kw_only=True):
@@ -352,8 +352,8 @@ class RecommendationAnswered(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "letter"
     key_field: ClassVar[str | None] = "letter"
-    letter: Code
-    note: Text = ""
+    letter: LoggedCode
+    note: LoggedText = ""
 
 
 class AccountabilityDecided(Event, kw_only=True):
@@ -361,12 +361,12 @@ class AccountabilityDecided(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "accountability"
     key_field: ClassVar[str | None] = "decision"
-    decision: Code
+    decision: LoggedCode
     measure: Measure
-    unit: Code | None = None
-    official: Code | None = None
-    grounds: Text
-    cases: list[CaseNumber] = []
+    unit: LoggedCode | None = None
+    official: LoggedCode | None = None
+    grounds: LoggedText
+    cases: list[LoggedCaseNumber] = []
 
 
 class LeaderReceptionHeld(Event, kw_only=True):
@@ -374,9 +374,9 @@ class LeaderReceptionHeld(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "reception"
     key_field: ClassVar[str | None] = "session"
-    session: Code
-    leader: Code
-    unit: Code
+    session: LoggedCode
+    leader: LoggedCode
+    unit: LoggedCode
     batches: Count
     persons: Count
     answered_on_spot: Count = 0
@@ -388,9 +388,9 @@ class BacklogBatchListed(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "batch"
     key_field: ClassVar[str | None] = "batch"
-    batch: Code
-    name: Name
-    cases: list[CaseNumber]
+    batch: LoggedCode
+    name: LoggedName
+    cases: list[LoggedCaseNumber]
 
 
 class BacklogCaseResolved(Event, kw_only=True):
@@ -398,9 +398,9 @@ class BacklogCaseResolved(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "batch"
     key_field: ClassVar[str | None] = "batch"
-    batch: Code
-    case: CaseNumber
-    note: Text = ""
+    batch: LoggedCode
+    case: LoggedCaseNumber
+    note: LoggedText = ""
 
 
 class DisputeFound(Event, kw_only=True):
@@ -408,10 +408,10 @@ class DisputeFound(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "dispute"
     key_field: ClassVar[str | None] = "dispute"
-    dispute: Code
-    township: Code
-    subject: Name
-    note: Text = ""
+    dispute: LoggedCode
+    township: LoggedCode
+    subject: LoggedName
+    note: LoggedText = ""
 
 
 class DisputeMediated(Event, kw_only=True):
@@ -419,8 +419,8 @@ class DisputeMediated(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "dispute"
     key_field: ClassVar[str | None] = "dispute"
-    dispute: Code
-    note: Text = ""
+    dispute: LoggedCode
+    note: LoggedText = ""
 
 
 class DisputeResolved(Event, kw_only=True):
@@ -428,8 +428,8 @@ class DisputeResolved(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "dispute"
     key_field: ClassVar[str | None] = "dispute"
-    dispute: Code
-    note: Text = ""
+    dispute: LoggedCode
+    note: LoggedText = ""
 
 
 class IncidentRecorded(Event, kw_only=True):
@@ -437,13 +437,13 @@ class IncidentRecorded(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "incident"
     key_field: ClassVar[str | None] = "incident"
-    incident: Code
+    incident: LoggedCode
     kind: IncidentKind
     level: Level
     persons: Persons
-    township: Code
-    case: CaseNumber | None = None
-    note: Text = ""
+    township: LoggedCode
+    case: LoggedCaseNumber | None = None
+    note: LoggedText = ""
 
 
 class PetitionerIdentityErased(Event, kw_only=True):
@@ -451,8 +451,8 @@ class PetitionerIdentityErased(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "petitioner"
     key_field: ClassVar[str | None] = "ref"
-    ref: Code
-    reason: Text
+    ref: LoggedCode
+    reason: LoggedText
 
 
 class IdentityRead(Event, kw_only=True):
@@ -464,10 +464,10 @@ class IdentityRead(Event, kw_only=True):
 
     aggregate: ClassVar[str] = "identity_read"
     key_field: ClassVar[str | None] = "read"
-    read: Code
-    ref: Code
-    case: CaseNumber | None = None
-    purpose: Text = ""
+    read: LoggedCode
+    ref: LoggedCode
+    case: LoggedCaseNumber | None = None
+    purpose: LoggedText = ""
 
 
 EVENT_TYPES: tuple[type[Event], ...] = tuple(Event.__subclasses__())

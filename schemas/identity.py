@@ -12,7 +12,7 @@ from typing import Annotated
 
 import msgspec
 
-from schemas.common import NAME_PATTERN, TEXT_PATTERN, WHOLE, Code
+from schemas.common import Code
 
 __all__ = ["PetitionerIdentity", "PetitionerRef"]
 
@@ -24,15 +24,15 @@ PersonName = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=64,
-        pattern=r"^(?=\s*\S)" + NAME_PATTERN[1:],
+        pattern=r"\S",
         title="姓名",
-        description="Name as on the ID card; 1-64 characters on one line, not blank, no control characters.",
+        description="Name as on the ID card; 1-64 characters, not blank.",
     ),
 ]
 IdNumber = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(?:[0-9]{17}[0-9Xx])?" + WHOLE,
+        pattern=r"^(?:[0-9]{17}[0-9Xx])?$",
         title="公民身份号码",
         description="18-character resident ID number (GB 11643), or empty when not given.",
     ),
@@ -41,14 +41,14 @@ Phone = Annotated[
     str,
     msgspec.Meta(
         max_length=20,
-        pattern=r"^[0-9+\-]*" + WHOLE,
+        pattern=r"^[0-9+\-]*$",
         title="联系电话",
         description="Digits, '+' and '-' only, up to 20 characters; empty when not given.",
     ),
 ]
 Address = Annotated[
     str,
-    msgspec.Meta(max_length=256, pattern=TEXT_PATTERN, title="住址", description="Postal address; empty when not given."),
+    msgspec.Meta(max_length=256, title="住址", description="Postal address; empty when not given."),
 ]
 
 

@@ -18,7 +18,6 @@ a format that cannot be produced is answered 406.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -95,29 +94,18 @@ def rows(report: AwardReport) -> list[list[object]]:
             for v in report.verdicts]
 
 
+def table(report: AwardReport) -> list[list[object]]:
+    return [HEADERS, *rows(report), ["合计", "", "", "", "", f"规则集指纹 {report.rules_fingerprint}；"
+                                     f"事件数 {report.tree_size}", report.total]]
+
+
 def as_csv(report: AwardReport) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
-    writer.writerows(rows(report))
-    writer.writerow(["合计", "", "", "", "", f"规则集指纹 {report.rules_fingerprint}；事件数 {report.tree_size}",
-                     report.total])
-    return ("\ufeff" + out.getvalue()).encode()  # BOM: spreadsheet programs then read UTF-8
+    return export.csv_file(table(report))
 
 
 def as_xlsx(report: AwardReport) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "奖励评定"
-    sheet.append(HEADERS)
-    for row in rows(report):
-        sheet.append(row)
-    sheet.append(["合计", "", "", "", "", f"规则集指纹 {report.rules_fingerprint}；事件数 {report.tree_size}",
-                  report.total])
     out = io.BytesIO()
-    book.save(out)
+    export.xlsx_file([("奖励评定", table(report))], out)
     return out.getvalue()
 
 

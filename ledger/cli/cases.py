@@ -17,7 +17,7 @@ from ledger.errors import InvalidInput
 from ledger.imports import import_lines
 from ledger.log import iter_log
 from schemas.commands import AnyCommand
-from schemas.common import ROLE_NAMES, Actor
+from schemas.common import ROLE_NAMES, Actor, Code
 from schemas.events import AnyEvent
 
 
@@ -30,6 +30,7 @@ def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_actor(actor_id: str, actor_unit: str, role: str) -> Actor:
     try:
+        msgspec.convert([actor_id, actor_unit], tuple[Code, Code])  # new actors are held to the input patterns
         return msgspec.convert({"id": actor_id, "unit": actor_unit, "role": role}, Actor)
     except msgspec.ValidationError as exc:
         raise InvalidInput(f"操作人信息无效：{exc}", code="invalid_actor") from exc

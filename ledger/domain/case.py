@@ -191,8 +191,13 @@ class Limits(Protocol):
 Guard = Callable[[Case, Event, date, Limits], str | None]
 
 
+# Guards refuse with a reason: they never assert on state the transition table does not guarantee
+# (a stage can be reached along more than one path), so an unexpected path is a refusal, not a 500.
+
+
 def _objection_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
-    assert case.routed_on is not None
+    if case.routed_on is None:
+        return "尚未转送或交办，不能提出管辖异议"
     if day > limits.due("objection", case.routed_on):
         return "管辖异议应在收到之日起5个工作日内提出，已超过期限（C22 第23条）"
     return None
@@ -230,7 +235,8 @@ def _rating_once(case: Case, event: Event, day: date, limits: Limits) -> str | N
 def _review_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
     if case.review_requested_on is not None:
         return "已申请过复查，不能重复申请"
-    assert case.served_on is not None
+    if case.served_on is None:
+        return "该事项没有送达的处理意见（已告知、导入法定途径、转交或不予受理后办结），不能申请复查（C22 第35条）"
     if day > limits.due("review_request", case.served_on):
         return "复查申请应在收到处理意见之日起30日内提出，已超过期限（C22 第35条）"
     return None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -248,45 +250,79 @@ def file_sections(report: Report, with_cases: bool = True) -> list[Section]:
     return [basis_section(report.basis), *sections_of(report), *([case_lists(report)] if with_cases else [])]
 
 
-def write_csv(report: Report, sink: IO[str], with_cases: bool = True) -> None:
-    """Every section one after the other, each under its 【title】, a blank line between."""
-    writer = csv.writer(sink)
-    for section in file_sections(report, with_cases):
-        writer.writerow([f"【{section.title}】"])
-        writer.writerow(headers_of(section, True))
-        for row in section.rows:
-            writer.writerow([c for v in row for c in cells(v, True)])
-        writer.writerow([])
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a text cell as a formula (OWASP, CSV injection)."""
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters an XLSX cell cannot hold; the log may still carry some from before input refused them."""
 
 
-def csv_bytes(report: Report, with_cases: bool = True) -> bytes:
-    """The CSV in UTF-8 with a BOM (``utf-8-sig``): spreadsheet programs then read the Chinese right."""
+def sheet_value(value: Any) -> Any:
+    """A cell as every file writer emits it: text made inert, numbers left numbers.
+
+    Text that starts like a formula gets a leading single quote (OWASP): ``=HYPERLINK(…)`` in a
+    subject stays the text a clerk typed and never becomes a live formula or link. Control
+    characters become U+FFFD.
+    """
+    if not isinstance(value, str):
+        return value
+    value = UNPRINTABLE.sub("\ufffd", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_file(rows: Iterable[Sequence[Any]]) -> bytes:
+    """CSV in UTF-8 with a BOM (``utf-8-sig``, so spreadsheet programs read the Chinese right); every
+    text cell made inert and quoted, numbers unquoted."""
     buffer = io.StringIO(newline="")
-    write_csv(report, buffer, with_cases)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+    for row in rows:
+        writer.writerow([sheet_value(v) for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def write_xlsx(report: Report, target: Path | IO[bytes], with_cases: bool = True) -> None:
-    """A workbook with one sheet per section: bold headers, frozen first row, widths to fit."""
+def xlsx_file(sheets: Iterable[tuple[str, Sequence[Sequence[Any]]]], target: Path | IO[bytes]) -> None:
+    """A workbook, one sheet per (title, rows): bold first row, frozen below it, widths to fit; text
+    cells made inert and stored as text (never a formula or an error value)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     used: set[str] = set()
-    for section in file_sections(report, with_cases):
-        title = _sheet_title(section.title, used)
-        sheet = book.create_sheet(title)
-        sheet.append(headers_of(section, True))
+    for title, rows in sheets:
+        sheet = book.create_sheet(_sheet_title(title, used))
+        for row in rows:
+            sheet.append([sheet_value(v) for v in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in section.rows:
-            sheet.append([c for v in row for c in cells(v, True)])
         sheet.freeze_panes = "A2"
         for column in sheet.columns:
             width = max((len(str(c.value)) for c in column if c.value is not None), default=4)
             sheet.column_dimensions[column[0].column_letter].width = min(60, max(8, width * 1.6))
     book.save(target)
+
+
+def _csv_rows(report: Report, with_cases: bool) -> Iterator[list[Any]]:
+    """Every section one after the other, each under its 【title】, a blank line between."""
+    for section in file_sections(report, with_cases):
+        yield [f"【{section.title}】"]
+        yield headers_of(section, True)
+        for row in section.rows:
+            yield [c for v in row for c in cells(v, True)]
+        yield []
+
+
+def csv_bytes(report: Report, with_cases: bool = True) -> bytes:
+    return csv_file(_csv_rows(report, with_cases))
+
+
+def write_xlsx(report: Report, target: Path | IO[bytes], with_cases: bool = True) -> None:
+    """A sheet per section, headers first."""
+    xlsx_file(((section.title, [headers_of(section, True), *([c for v in row for c in cells(v, True)]
+                                                                  for row in section.rows)])
+               for section in file_sections(report, with_cases)), target)
 
 
 def xlsx_bytes(report: Report, with_cases: bool = True) -> bytes:
