@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 from api_world import World
 
+from ledger.domain.case import CHINA
 from ledger.integrity import merkle, note
 
 NOW = datetime.now().astimezone().isoformat()
@@ -82,7 +83,7 @@ def test_registration_numbers_the_case_and_records_the_registering_unit(sqlite_w
             "subject": "社保", "home_township": "town-b"}
     result = world.post("/api/cases", body, "clerk").json()
     number = result["key"]
-    assert number.startswith(str(datetime.now().year))
+    assert number.startswith(f"{datetime.fromisoformat(NOW).astimezone(CHINA).year}-")  # the year in China, not here
     view = world.get(f"/api/cases/{number}", "clerk").json()
     assert view["registered_by"] == "xfj" and view["stage"] == "已登记"
     assert world.get(f"/api/cases/{number}", "handler-b").status_code == 200  # its home township

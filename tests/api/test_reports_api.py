@@ -56,7 +56,7 @@ def test_each_report_comes_as_json_csv_or_xlsx(sqlite_world: World, name: str) -
     assert table.headers["content-disposition"] == f'attachment; filename="{name}.csv"'
     assert table.content.startswith(b"\xef\xbb\xbf")  # utf-8-sig: Excel reads the Chinese right
     text = table.content.decode("utf-8-sig")
-    assert text.startswith("【依据】\r\n项目,内容\r\n") and f"报告,{REPORTS[name]}" in text
+    assert text.startswith("\"【依据】\"\r\n\"项目\",\"内容\"\r\n") and f"\"报告\",\"{REPORTS[name]}\"" in text
 
     by_accept = world.get(query, "admin", headers={"Accept": "text/csv;q=0.9"})
     assert by_accept.headers["content-type"].startswith("text/csv")

@@ -212,17 +212,14 @@ def test_concurrent_clients_lose_and_duplicate_nothing(server: Server, county: d
                 last_acked = response.status_code in (200, 201)
                 last = body
 
-    started = time.monotonic()
     threads = [threading.Thread(target=work, args=(w,)) for w in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    elapsed = time.monotonic() - started
     assert not any(t.is_alive() for t in threads)
     assert not errors, errors[:10]
     assert len(statuses) == CLIENTS * REQUESTS
-    assert elapsed < 30, f"{CLIENTS}×{REQUESTS} requests took {elapsed:.1f} s"
 
     with client(server, county["handler"]) as http:
         for number in numbers:

@@ -23,7 +23,6 @@ from ledger.integrity.verify import verify
 
 TESTS = Path(__file__).resolve().parents[2]
 KILLS = 12
-BUDGET_SECONDS = 50.0
 
 CHILD = r"""
 import sys
@@ -67,12 +66,8 @@ def test_killed_writers_leave_every_acknowledged_event_and_nothing_partial(datab
     build_county(database_url)
     rng = random.Random(20261122)
     acknowledged: list[str] = []
-    started = time.monotonic()
-    runs = 0
-    while runs < KILLS and time.monotonic() - started < BUDGET_SECONDS:
-        acknowledged += _run_and_kill(database_url, runs, rng)
-        runs += 1
-    assert runs >= 10, f"only {runs} kills within the time budget"
+    for run in range(KILLS):
+        acknowledged += _run_and_kill(database_url, run, rng)
     assert acknowledged, "the writer never got a command saved"
 
     ledger = Ledger(database_url)
