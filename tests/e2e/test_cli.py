@@ -160,3 +160,31 @@ def test_an_unsupported_database_url_is_a_usage_error_that_hides_the_password(tm
     assert done.returncode == 2
     assert "数据库地址" in done.stderr and "s3cret" not in done.stderr
     assert not list(tmp_path.glob("**/*.sqlite3"))
+
+
+def test_a_windows_encoded_batch_reports_per_line_and_exits_with_the_documented_codes(county: str,
+                                                                                     tmp_path: Path) -> None:
+    before = size(county, tmp_path)
+    mixed = tmp_path / "windows.jsonl"
+    mixed.write_bytes(b"\r\n".join([
+        b"\xef\xbb\xbf" + json.dumps(REGISTER, ensure_ascii=False).encode(),  # "UTF-8" as Notepad saves it
+        json.dumps({**FORWARD, "command_id": "c-9", "note": "转乡镇办理"}, ensure_ascii=False).encode("gbk"),
+        b'{"type":"ForwardCase","command_id":"\xff"}',
+        json.dumps(FORWARD, ensure_ascii=False).encode(),
+    ]))
+    done = run(county, "--json", "apply", str(mixed), cwd=tmp_path, check=False)
+    assert done.returncode == 3, done.stderr  # some lines refused; never 1, which means a damaged ledger
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["applied"] == 2 and [(r["line"], r["code"]) for r in report["refused"]] == [
+        (2, "invalid_encoding"), (3, "invalid_encoding")]
+    assert "GBK" in report["refused"][0]["message"]
+    assert size(county, tmp_path) == before + 2
+
+    utf16 = tmp_path / "unicode.jsonl"
+    utf16.write_bytes(json.dumps(REGISTER, ensure_ascii=False).encode("utf-16"))
+    refused = run(county, "apply", str(utf16), cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "UTF-16" in refused.stderr and "Traceback" not in refused.stderr
+    empty = run(county, "apply", str(jsonl(tmp_path / "empty.jsonl")), cwd=tmp_path, check=False)
+    assert empty.returncode == 2 and "导入内容为空" in empty.stderr
+    assert size(county, tmp_path) == before + 2

@@ -62,4 +62,4 @@ def test_a_report_for_a_unit_leaves_out_the_reports_against_it(county: County) -
     assert "2021-000009" in cli(county.url, "report", "board").output
     for name in ("board", "indicators", "accountability"):
         shown = cli(county.url, "report", name, "--period", "2021", "--unit", "town-a", "--cases", "--format", "json")
-        assert "2021-000009" not in shown.output
+        assert shown.exit_code == 0 and "2021-000009" not in shown.output
