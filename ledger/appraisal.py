@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.awards import evaluate_awards
+from ledger.codec import UNREADABLE
 from ledger.domain.case import CHINA
 from ledger.errors import IntegrityFailure, InvalidInput, LedgerError
 from ledger.integrity.checkpoints import Checkpoints
@@ -122,11 +123,11 @@ def decode(data: bytes) -> tuple[Appraisal, Any]:
     """
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
+    except UNREADABLE as exc:
         raise InvalidInput(f"考核文件不是有效的 JSON：{exc}", code="bad_json") from exc
     try:
         appraisal = _appraisal_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except UNREADABLE as exc:
         raise InvalidInput(f"不是考核文件：{exc}", code="not_an_appraisal") from exc
     basis = appraisal.body.basis
     problem = (

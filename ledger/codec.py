@@ -18,6 +18,11 @@ from schemas.events import Envelope
 encoder = msgspec.json.Encoder()
 decoder = msgspec.json.Decoder(Envelope)
 
+UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError)
+"""Everything msgspec raises for bytes it cannot read: besides its own errors, invalid UTF-8 in a
+string (``UnicodeDecodeError``) and nesting past its depth (``RecursionError``). Bytes that come
+from outside, or from storage someone may have edited, are caught with all of them."""
+
 
 def decode_envelope(state: bytes) -> Envelope:
     return decoder.decode(state)
@@ -41,7 +46,7 @@ class EnvelopeMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         try:
             return decoder.decode(stored_event.state)
-        except msgspec.DecodeError as exc:
+        except UNREADABLE as exc:
             raise MapperDeserialisationError(
                 f"无法解码事件 {stored_event.originator_id} 版本 {stored_event.originator_version}：{exc}"
             ) from exc

@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from ledger.cli.output import EXIT_FAILURE, errors, exit_code, print_json
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
+from ledger.inputs import encoding_hint
 
 
 class Context:
@@ -67,6 +68,8 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(ctx, exc)
         except OSError as exc:
             fail(ctx, LedgerError(f"无法读写文件或数据库：{exc}", code="io_error"))
+        except UnicodeDecodeError as exc:  # a file given on the command line is not UTF-8
+            fail(ctx, InvalidInput(f"输入文件{encoding_hint(exc)}", code="invalid_encoding"))
         return EXIT_FAILURE
 
     return wrapper

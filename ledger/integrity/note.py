@@ -57,8 +57,9 @@ class Checkpoint(msgspec.Struct, frozen=True):
 
 
 def _is_valid_name(name: str) -> bool:
-    """Key names are non-empty, without Unicode spaces or ``+`` (which separates key fields)."""
-    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+    """Key names are non-empty, without Unicode spaces or ``+`` (which separates key fields), and
+    printable text: no control character and nothing UTF-8 cannot carry (a lone surrogate)."""
+    return bool(name) and "+" not in name and name.isprintable() and not any(c.isspace() for c in name)
 
 
 def _b64decode(text: str) -> bytes | None:

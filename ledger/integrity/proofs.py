@@ -22,7 +22,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.codec import decode_envelope
+from ledger.codec import UNREADABLE, decode_envelope
 from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure, InvalidInput, NotFound
 from ledger.integrity import merkle
@@ -214,6 +214,6 @@ def _case_number(first_state: bytes) -> str | None:
     """The case number registered by an aggregate's first event, if it is a case."""
     try:
         event = decode_envelope(first_state).event
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except UNREADABLE:
         return None
     return event.number if isinstance(event, PetitionRegistered) else None

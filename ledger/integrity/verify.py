@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ledger.codec import decode_envelope
+from ledger.codec import UNREADABLE, decode_envelope
 from ledger.integrity import merkle, note
 from ledger.integrity.tables import Query, Tables, tables_of
 from ledger.store.leaves import ZERO_HASH, Head, Leaf, decode_leaf, encode_leaf
@@ -298,7 +298,7 @@ class _Verifier:
             return None  # damaged around the middle: the single pass will say how
         try:
             last_text = decode_leaf(bytes(rows[0][1])).recorded_at
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except UNREADABLE:
             return None
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
@@ -386,7 +386,7 @@ class _Verifier:
                     break
                 try:
                     head = decode(state)
-                except (msgspec.DecodeError, msgspec.ValidationError):
+                except UNREADABLE:
                     bad = k
                     break
                 aggregate = head.originator_id
@@ -418,7 +418,7 @@ class _Verifier:
                 if actor is None:
                     try:
                         actor = actors[raw_actor] = _encode_leaf(msgspec.json.decode(raw_actor)).decode()
-                    except msgspec.DecodeError:
+                    except UNREADABLE:
                         bad = k
                         break
                 recorded = head.recorded_at
@@ -579,7 +579,7 @@ class _Verifier:
         leaf_bytes, stored_hash = bytes(leaf_bytes), bytes(stored_hash)
         try:
             leaf = decode_leaf(leaf_bytes)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except UNREADABLE:
             return fail("leaf_changed", f"序号 {k} 的叶子不是合法的叶子 JSON", _dashed(str(leaf_id)), int(leaf_version))
         agg, ver = leaf.aggregate_id, leaf.version
         h = sha256(_LEAF + leaf_bytes).digest()
@@ -618,7 +618,7 @@ class _Verifier:
                     return fail("node_changed", f"存储的叶子节点（层 0，序号 {k}）被改动，叶子本身完好", agg, ver)
         try:
             head: Head | None = _decode_envelope_head(state)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except UNREADABLE:
             head = None
         if head is not None and head.recorded_at != leaf.recorded_at:
             return fail("backdated", f"序号 {k} 的事件记录时间 {head.recorded_at} 与叶子中的 {leaf.recorded_at} 不同", agg, ver)
@@ -918,7 +918,7 @@ def _describe(t: Tables, q: Query, aggregate: str | None) -> tuple[str | None, s
         if not rows:
             return None, None
         event = decode_envelope(bytes(rows[0][0])).event
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except UNREADABLE:
         return None, None
     key = getattr(event, event.key_field, None) if event.key_field else None
     label = f"{event.aggregate}:{key}" if key is not None else event.aggregate

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from ledger.codec import UNREADABLE
 from ledger.errors import ConfigError, LedgerError
 from ledger.integrity import merkle, note
 from ledger.integrity.proofs import ConsistencyProof
@@ -131,7 +132,7 @@ class ApiSource:
     def consistency(self, old: int, new: int) -> ConsistencyProof:
         try:
             return msgspec.json.decode(self._get("consistency", {"old": old, "new": new}), type=ConsistencyProof)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except UNREADABLE as exc:
             raise LedgerError(f"账本接口返回的一致性证明格式不对：{exc}", code="api_error") from None
 
     def verifier_key(self) -> str:

@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, StoredEvent
 
+from ledger.codec import UNREADABLE
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
 
 __all__ = [
@@ -134,7 +135,7 @@ def head_of(event: StoredEvent) -> Head:
     """
     try:
         head = _decode_head(event.state)
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    except UNREADABLE as e:
         msg = (
             f"event {event.originator_id} v{event.originator_version}: stored state is not a "
             f"ledger envelope ({e})"
