@@ -178,22 +178,34 @@ class Operator:
         The log then verifies on its own: only a checkpoint from before catches it."""
         with self.transaction():
             self.set_state(seq, state)
-            chain: dict[str, str] = {}
-            for position, oid, version, leaf, hash_ in list(self.leaves()):
-                fields = decode_leaf(leaf)
-                if position >= seq:
-                    topic, stored = self.q(
-                        "SELECT topic, state FROM stored_events WHERE originator_id = ? AND originator_version = ?",
-                        (oid, version),
-                    )[0]
-                    event = StoredEvent(UUID(str(oid)), version, str(topic), bytes(stored))
-                    leaf = encode_leaf(make_leaf(position, event, chain.get(fields.aggregate_id, ZERO_HASH)))
-                    hash_ = leaf_hash(leaf)
-                    self.q("UPDATE ledger_leaves SET leaf = ?, leaf_hash = ? WHERE seq = ?", (leaf, hash_, position))
-                chain[fields.aggregate_id] = hash_.hex()
-            self.q("DELETE FROM ledger_nodes")
-            self._insert_all_nodes()
-            self.q("DELETE FROM ledger_checkpoints")
+            self._rehash_from(seq)
+
+    def break_chain(self, seq: int) -> None:
+        """Cut the ``prev`` chain at ``seq``: its leaf names 64 zeros as its predecessor, as if the
+        event were its aggregate's first, and everything after it is re-hashed consistently (leaf
+        hashes, later links, every node; stored checkpoints dropped). Every hash agrees with the
+        bytes it covers; only a verifier that recomputes ``prev`` itself sees the break."""
+        with self.transaction():
+            self._rehash_from(seq, cut=seq)
+
+    def _rehash_from(self, seq: int, cut: int | None = None) -> None:
+        chain: dict[str, str] = {}
+        for position, oid, version, leaf, hash_ in list(self.leaves()):
+            fields = decode_leaf(leaf)
+            if position >= seq:
+                topic, stored = self.q(
+                    "SELECT topic, state FROM stored_events WHERE originator_id = ? AND originator_version = ?",
+                    (oid, version),
+                )[0]
+                event = StoredEvent(UUID(str(oid)), version, str(topic), bytes(stored))
+                prev = ZERO_HASH if position == cut else chain.get(fields.aggregate_id, ZERO_HASH)
+                leaf = encode_leaf(make_leaf(position, event, prev))
+                hash_ = leaf_hash(leaf)
+                self.q("UPDATE ledger_leaves SET leaf = ?, leaf_hash = ? WHERE seq = ?", (leaf, hash_, position))
+            chain[fields.aggregate_id] = hash_.hex()
+        self.q("DELETE FROM ledger_nodes")
+        self._insert_all_nodes()
+        self.q("DELETE FROM ledger_checkpoints")
 
     def _insert_all_nodes(self) -> None:
         tree = CompactRange()

@@ -80,6 +80,8 @@ SCENARIOS: dict[str, tuple[Tamper, int, str, str | None]] = {
     "forged event inserted": (lambda op: op.forge(14, 12), 14, "inserted", "2021-000001"),
     "forged event row without a leaf": (lambda op: op.forge_event_only(21), 22, "inserted", "2021-000003"),
     "tree node changed": (lambda op: op.set_node(1, 2, b"\x00" * 32), 4, "node_changed", None),
+    "prev chain cut, every hash recomputed": (lambda op: op.break_chain(10), 10, "leaf_changed", "2021-000001"),
+    "last link of a chain cut": (lambda op: op.break_chain(21), 21, "leaf_changed", "2021-000003"),
 }
 
 
