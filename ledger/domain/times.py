@@ -18,8 +18,9 @@ EARLIEST = datetime(1996, 1, 1, tzinfo=CHINA)
 day, so no 信访事项 handled under it, or under its successors, happened earlier."""
 
 LONGEST_TERM = timedelta(days=366)
-"""A due date set in an event (交办 report, 督办 or 三函一单 reply) lies within a year of the order: the
-longest statutory period, an extended decision, is far shorter."""
+"""A due date set in an event (交办 report, 督办 or 三函一单 reply) lies no more than a year after the
+order: the longest statutory period, an extended decision, is far shorter. (A due date before the
+order is a question for the rules, not a bound: entered late, an order can carry an earlier date.)"""
 
 
 def _day(moment: datetime) -> str:
@@ -40,7 +41,7 @@ def time_refusal(occurred_at: datetime, event: ev.Event, now: datetime) -> str |
     day = business_day(occurred_at)
     for field in ("report_due", "reply_due"):
         due = getattr(event, field, None)
-        if isinstance(due, date) and not day <= due <= day + LONGEST_TERM:
-            return (f"期限 {field}={due.isoformat()} 应在下达之日（{day.isoformat()}）至一年之内"
-                    f"（{(day + LONGEST_TERM).isoformat()}）")
+        if isinstance(due, date) and not EARLIEST.date() <= due <= day + LONGEST_TERM:
+            return (f"期限 {field}={due.isoformat()} 应在 {EARLIEST:%Y-%m-%d} 之后、下达之日（{day.isoformat()}）"
+                    f"起一年之内（{(day + LONGEST_TERM).isoformat()}）")
     return None

@@ -92,11 +92,11 @@ DUE_AND_CORRECTION = [
                   "case": "2021-000011", "order": "DB-1", "to_unit": "town-a", "reply_due": "9999-12-31"},
                  "一年之内", id="reply-due-in-9999"),
     pytest.param({"type": "OrderSupervision", "command_id": "db-2", "occurred_at": "2021-03-03T09:00:00+08:00",
-                  "case": "2021-000011", "order": "DB-2", "to_unit": "town-a", "reply_due": "2021-03-02"},
-                 "下达之日", id="reply-due-before-the-order"),
+                  "case": "2021-000011", "order": "DB-2", "to_unit": "town-a", "reply_due": "1995-12-31"},
+                 "1996-01-01", id="reply-due-before-1996"),
     pytest.param({"type": "IssueRecommendation", "command_id": "l-1", "occurred_at": "2021-03-03T09:00:00+08:00",
                   "letter": "L-1", "kind": "改进工作建议函", "to_unit": "town-a", "reply_due": "0001-01-01"},
-                 "下达之日", id="letter-due-in-year-1"),
+                 "1996-01-01", id="letter-due-in-year-1"),
 ]
 
 
