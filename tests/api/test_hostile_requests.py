@@ -45,6 +45,16 @@ def test_an_undecodable_command_body_is_a_400_not_a_500(world: World, body: byte
     assert world.size() == before
 
 
+@pytest.mark.parametrize(("body", "code"), [
+    pytest.param(b'{"body":{"basis":"\xff"}}', "bad_json", id="not-utf8"),
+    pytest.param(b'{"a":' * 100_000, "bad_json", id="nested"),
+])
+def test_an_undecodable_appraisal_to_check_is_a_400(world: World, body: bytes, code: str) -> None:
+    before = world.size()
+    problem(world.post("/api/appraisals/check", body, "appraiser"), 400, code)
+    assert world.size() == before
+
+
 @pytest.mark.parametrize("path", [
     "/api/cases/A-1%0A", "/api/cases/A-1%0A/timeline", "/api/cases/A-1%0A/proof", "/api/cases?unit=town-a%0A",
     "/api/cases?unit=town%01a", "/api/overdue?unit=town-a%0A", "/api/units/town-a%0A", "/api/officials?unit=town-a%0A",
