@@ -188,3 +188,18 @@ def test_a_windows_encoded_batch_reports_per_line_and_exits_with_the_documented_
     empty = run(county, "apply", str(jsonl(tmp_path / "empty.jsonl")), cwd=tmp_path, check=False)
     assert empty.returncode == 2 and "导入内容为空" in empty.stderr
     assert size(county, tmp_path) == before + 2
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(("petitioner", "put", "P-0001", "{file}"), id="identity"),
+    pytest.param(("verify", "--against", "{file}"), id="checkpoint"),
+    pytest.param(("verify", "--verifier-key", "{file}"), id="verifier-key"),
+])
+def test_a_file_that_is_not_utf8_is_a_usage_error_not_a_traceback(county: str, tmp_path: Path,
+                                                                 args: tuple[str, ...]) -> None:
+    before = size(county, tmp_path)
+    given = tmp_path / "gbk.txt"
+    given.write_bytes('{"name":"示例"}'.encode("gbk"))
+    done = run(county, *(a.format(file=given) for a in args), cwd=tmp_path, check=False)
+    assert done.returncode == 2 and "UTF-8" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert size(county, tmp_path) == before
