@@ -27,6 +27,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from ledger.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     LedgerError,
     NotFound,
@@ -149,6 +150,8 @@ def ledger_problem(exc: LedgerError) -> ApiProblem:
             return ApiProblem("malformed-request", exc.message, code=exc.code)
         case NotFound() | UnknownPetitioner():
             return ApiProblem("not-found", exc.message, code=exc.code)
+        case Forbidden():
+            return ApiProblem("forbidden", exc.message, code=exc.code)
         case Refused():
             return ApiProblem(_REFUSALS.get(exc.code, "refused"), exc.message, code=exc.code)
         case Conflict():

@@ -209,23 +209,37 @@ class Ledger(Application[UUID]):
             return result
         raise Conflict("服务器时钟与其他写入者不一致，请稍后重试", code="clock_conflict")
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The server clock every ``recorded_at`` comes from."""
+        return self._clock
+
     def execute_many(
-        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, chunk: int = 500
+        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, chunk: int = 500,
+        authorise: Callable[[Command, frozenset[str]], None] | None = None,
     ) -> Iterator[CommandResult | LedgerError]:
         """Decide commands in order, ``chunk`` at a time: one read of what a chunk needs, one transaction.
 
         Yields one outcome per command, in order: its result, or the error that refused
         it. A refused command writes nothing and does not stop the others. If a chunk's
         transaction conflicts with another writer, its commands are retried one by one.
+        ``authorise(command, created)`` may refuse a command before it is decided; ``created``
+        holds the cases registered earlier in this call, which the read side does not know yet.
         """
         remaining = iter(commands)
+        created: set[str] = set()
         while group := list(islice(remaining, chunk)):
             work = _Work()
             self._prefetch(group, work)
             outcomes: list[CommandResult | LedgerError] = []
             for command in group:
                 try:
-                    outcomes.append(self._decide(command, actor, batch, work))
+                    if authorise is not None:
+                        authorise(command, frozenset(created))
+                    outcome = self._decide(command, actor, batch, work)
+                    if outcome.event_type == "PetitionRegistered":
+                        created.add(outcome.key)
+                    outcomes.append(outcome)
                 except LedgerError as exc:
                     outcomes.append(exc)
             yield from self._flush(work, group, outcomes, actor, batch)

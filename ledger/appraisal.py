@@ -103,7 +103,7 @@ def appraise(projector: Projector, period: Period, as_of: datetime | None, key: 
             f"as-of 时间 {as_of.isoformat()} 晚于当前时间：以后记录的事件会进入这个前缀，考核将无法复现",
             code="as_of_in_future",
         )
-    inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters())
+    inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters(), withhold_accusations=True)
     snapshot = Snapshot(projector, inputs, plugins_for="appraisal", advance=advance)
     return sign(derive(snapshot), key, Checkpoints(projector.reader, projector.url).origin())
 
@@ -284,7 +284,7 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
         reasons.append(f"按 as_of（{basis.as_of}）今天选出 {by_as_of} 条事件，考核时为 {size} 条：记录时间被改动")
 
     inputs = Inputs(period=Period(label=basis.period, start=basis.period_start, end=basis.period_end),
-                    as_of=basis.as_of, unit=basis.unit, parameters=basis.parameters)
+                    as_of=basis.as_of, unit=basis.unit, parameters=basis.parameters, withhold_accusations=True)
     snapshot = Snapshot(projector, inputs, advance=advance, size=size, verify=True)
     prefix_root_matches = snapshot.leaf_root == signed_root
     if not prefix_root_matches:

@@ -54,3 +54,14 @@ def case_clocks(case: Case, limits: Iterable[TimeLimit], calendar: WorkingCalend
         result.append(_clock(f"supervision:{order.order}", "答复督办", "duty", "C22 第40条",
                              order.ordered_on, due, order.answered_on, today))
     return result
+
+
+def owner(case: Case, clock: Clock) -> str:
+    """The unit that owed a deadline: the registering unit while routing, the unit a supervision
+    order went to for that order's clock, otherwise the unit holding the case."""
+    if clock.step == "route":
+        return case.registered_by
+    if clock.step.startswith("supervision:"):
+        order = clock.step.split(":", 1)[1]
+        return next((s.to_unit for s in case.supervision if s.order == order), case.registered_by)
+    return case.current_unit or case.registered_by

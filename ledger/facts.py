@@ -33,6 +33,7 @@ from uuid import UUID
 from ledger.codec import decode_envelope
 from ledger.domain import case as case_rules
 from ledger.domain.case import CHINA, Case, business_day
+from ledger.clocks import owner
 from ledger.errors import InvalidInput
 from ledger.log import iter_log
 from schemas import events as ev
@@ -132,17 +133,6 @@ class _Fold:
             chain.append(code)
             code = self.units[code].parent or ""
         return chain
-
-
-def owner(case: Case, clock: Clock) -> str:
-    """The unit that owed a deadline: the registering unit while routing, the unit a supervision
-    order went to for that order's clock, otherwise the unit holding the case."""
-    if clock.step == "route":
-        return case.registered_by
-    if clock.step.startswith("supervision:"):
-        order = clock.step.split(":", 1)[1]
-        return next((s.to_unit for s in case.supervision if s.order == order), case.registered_by)
-    return case.current_unit or case.registered_by
 
 
 def period_facts(ledger: Ledger, period: Period, *, as_of: datetime | None = None) -> PeriodFacts:

@@ -30,8 +30,8 @@ from ledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
 from schemas.common import Actor, Role
 
 PREFIX = "xft_"
-ISSUABLE_ROLES: tuple[str, ...] = tuple(r for r in get_args(Role) if r != "system")
-"""Roles a token may carry; ``system`` is reserved for the ledger's own writes."""
+ISSUABLE_ROLES: tuple[str, ...] = tuple(r for r in get_args(Role) if r not in ("system", "operator"))
+"""Roles a token may carry: ``system`` is the ledger's own writes, ``operator`` the local command line."""
 
 _DDL = {
     "sqlite": """CREATE TABLE IF NOT EXISTS api_tokens (

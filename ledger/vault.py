@@ -24,6 +24,7 @@ or worker. Reads are not audited here: the caller records who read a confidentia
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -280,8 +281,8 @@ class Vault:
         with self._lock:
             self._db.close()
 
-    def put(self, ref: str, identity: PetitionerIdentity) -> None:
-        """写入身份信息: store or replace ``ref``'s identity.
+    def put(self, ref: str, identity: PetitionerIdentity) -> str:
+        """写入身份信息: store or replace ``ref``'s identity; returns the SHA-256 of what was stored.
 
         The first write creates the person's key; a replacement is sealed again under the same key
         with a fresh nonce. An erased reference is refused (:class:`IdentityErased`): an erased
@@ -316,6 +317,7 @@ class Vault:
                 "ON CONFLICT (ref) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext",
                 (ref, nonce, ciphertext),
             )
+        return hashlib.sha256(nonce + ciphertext).hexdigest()
 
     def get(self, ref: str) -> PetitionerIdentity | None:
         """读取身份信息: the identity, or None for an unknown reference.

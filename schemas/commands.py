@@ -96,6 +96,7 @@ COMMAND_SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("MediateDispute", "调处矛盾纠纷", ev.DisputeMediated),
     CommandSpec("ResolveDispute", "化解矛盾纠纷", ev.DisputeResolved),
     CommandSpec("RecordIncident", "登记越级集体非正常访", ev.IncidentRecorded),
+    CommandSpec("RecordIdentity", "登记信访人身份信息", ev.PetitionerIdentityRecorded),
     CommandSpec("EraseIdentity", "销毁信访人身份信息", ev.PetitionerIdentityErased),
     CommandSpec("RecordIdentityRead", "登记身份信息查阅", ev.IdentityRead),
 )

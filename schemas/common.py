@@ -10,8 +10,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Role = Literal["clerk", "handler", "leader", "inspector", "appraiser", "admin", "system"]
-"""登记员 / 承办人 / 领导 / 纪检监察 / 考核 / 管理员 / 系统."""
+Role = Literal["clerk", "handler", "leader", "inspector", "appraiser", "admin", "operator", "system"]
+"""登记员 / 承办人 / 领导 / 纪检监察 / 考核 / 管理员 / 本机操作员 / 系统.
+
+``operator`` is the person at the server's own command line who chose to act without a token
+(``xinfang --operator NAME``): recorded as such in every event, never issued as a token."""
 
 ROLE_NAMES: dict[str, str] = {
     "clerk": "信访登记员",
@@ -20,6 +23,7 @@ ROLE_NAMES: dict[str, str] = {
     "inspector": "纪检监察人员",
     "appraiser": "考核人员",
     "admin": "管理员",
+    "operator": "本机操作员",
     "system": "系统",
 }
 

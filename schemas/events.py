@@ -446,6 +446,24 @@ class IncidentRecorded(Event, kw_only=True):
     note: Text = ""
 
 
+class PetitionerIdentityRecorded(Event, kw_only=True):
+    """身份信息登记：写入或更新信访人身份信息；只记存储密文的摘要，不记内容（《个人信息保护法》第51条）。
+
+    Written by the server for every write to the identity vault, never by a client. The unit of
+    the first write holds the identity: it, the units above it and the 纪检监察 side may read it.
+    """
+
+    aggregate: ClassVar[str] = "petitioner"
+    key_field: ClassVar[str | None] = "ref"
+    ref: Code
+    digest: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the stored ciphertext (nonce ‖ ciphertext): binds the event to what was written."""
+    holder: Code
+    """The unit holding the identity: the one that registered the first case naming the reference."""
+    case: CaseNumber | None = None
+    """The case the identity was taken down for."""
+
+
 class PetitionerIdentityErased(Event, kw_only=True):
     """身份信息销毁：销毁信访人身份密钥，账本仍可重放和验证（《个人信息保护法》第47条）。"""
 

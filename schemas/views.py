@@ -64,3 +64,91 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: list[str]
     """Steps of statutory (``duty``) clocks past due; missed local targets are warnings, not listed."""
     rules_fingerprint: str
+
+
+class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One case in a search result: names beside codes, its flags (stated and derived) and next deadline."""
+
+    number: str
+    version: int
+    stage: str
+    channel: str
+    subject: str
+    flags: list[str]
+    home_township: str
+    registered_by: str
+    current_unit: str | None
+    unit: str
+    """The responsible unit now, or the registering one before routing."""
+    unit_name: str
+    leader: str | None
+    repeat_of: str | None
+    received_on: date
+    next_due: date | None
+    """The earliest running statutory deadline, if any."""
+    overdue: list[str]
+    """Steps of statutory deadlines missed (running past due today, or met late)."""
+
+
+class CasePage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of cases, newest first; ``total`` counts every match in your scope."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[CaseSummary]
+
+
+class OverdueItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One running-late time limit of an open case, charged to the unit that owes it."""
+
+    number: str
+    subject: str
+    unit: str | None
+    unit_name: str
+    stage: str
+    step: str
+    label: str
+    basis: str
+    started_on: date
+    due: date
+    stopped_on: date | None
+    days_late: int
+    provisional: bool
+
+
+class UnitCount(msgspec.Struct, frozen=True, kw_only=True):
+    unit: str | None
+    name: str
+    cases: int
+    clocks: int
+
+
+class OverdueBoard(msgspec.Struct, frozen=True, kw_only=True):
+    """超期督办看板：open cases with a time limit past due on ``on``, worst first."""
+
+    on: date
+    rules_fingerprint: str
+    total_cases: int
+    by_unit: list[UnitCount]
+    items: list[OverdueItem]
+
+
+class UnitView(msgspec.Struct, frozen=True, kw_only=True):
+    """单位：编码、名称、类别、上级单位、乡镇类别、下级单位。"""
+
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    township_class: str | None
+    children: list[str]
+
+
+class OfficialView(msgspec.Struct, frozen=True, kw_only=True):
+    """干部：编码、姓名、所在单位、职务。"""
+
+    code: str
+    name: str
+    unit: str
+    title: str

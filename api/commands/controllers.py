@@ -17,8 +17,8 @@ from litestar.params import JSONBody, QueryParameter, RawBody
 from api.auth import roles
 from api.cases.controllers import command_route, written
 from api.context import ApiContext
-from api.policy import check_command
 from api.problems import ApiProblem, responses
+from ledger.access import IMPORTERS
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from schemas.commands import AnyCommand, Command
@@ -73,7 +73,7 @@ class CommandController(Controller):
     )
     def execute(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                 data: JSONBody[AnyCommand]) -> Response[CommandResult]:  # type: ignore[valid-type]
-        return written(ctx.execute(data, actor))
+        return written(ctx.services.execute(data, actor))
 
 
 class ImportController(Controller):
@@ -85,7 +85,7 @@ class ImportController(Controller):
         summary="批量导入命令（JSONL）",
         description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
         "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。",
-        guards=[roles("admin", "clerk")],
+        guards=[roles(*IMPORTERS)],
         sync_to_thread=True,
         status_code=200,
         request_max_body_size=MAX_IMPORT,
@@ -100,7 +100,6 @@ class ImportController(Controller):
         batch: Annotated[Code | None, QueryParameter(description="导入批次名；默认取内容摘要")] = None,
     ) -> ImportReport:
         batch = batch or "import-" + hashlib.sha256(body).hexdigest()[:12]
-        ctx.index.catch_up()
         good: list[tuple[int, Command]] = []
         refused: list[RefusedLine] = []
         for number, line in enumerate(body.splitlines(), start=1):
@@ -111,16 +110,11 @@ class ImportController(Controller):
             except InvalidInput as exc:
                 refused.append(RefusedLine(line=number, code=exc.code, message=exc.message))
                 continue
-            decision = check_command(actor, command, ctx.index)
-            if decision is not None:
-                refused.append(RefusedLine(line=number, code="forbidden" if decision.status == 403 else "not_found",
-                                           message=decision.detail))
-                continue
             good.append((number, command))
         if not good and not refused:
             raise ApiProblem("malformed-request", "导入内容为空：每行应为一条命令（JSON）", code="empty_import")
         applied = repeated = 0
-        outcomes = ctx.execute_many([c for _, c in good], actor, batch)
+        outcomes = ctx.services.execute_many([c for _, c in good], actor, batch=batch)
         for (number, _), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 refused.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))

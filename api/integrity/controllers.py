@@ -11,7 +11,6 @@ from litestar.params import FromPath, QueryParameter
 from api.cases.controllers import visible_case
 from api.context import ApiContext
 from api.integrity.service import CaseProof, InclusionProof, Integrity
-from api.policy import can_see_event
 from api.problems import ApiProblem, responses
 from ledger.codec import decode_envelope
 from ledger.integrity.proofs import ConsistencyProof
@@ -71,12 +70,7 @@ class IntegrityController(Controller):
         rows = ctx.ledger.recorder.select_events_by_seq(seq, 1)  # type: ignore[attr-defined]
         if not rows or rows[0].seq != seq:
             raise ApiProblem("not-found", f"没有序号为 {seq} 的事件", code="unknown_seq")
-        ctx.index.catch_up()
-        envelope = decode_envelope(rows[0].state)
-        number = ctx.index.case_numbers.get(envelope.originator_id)
-        case = ctx.index.cases.get(number) if number else None
-        record = ctx.index.records.get(envelope.originator_id)
-        if not can_see_event(actor, envelope, case, record, ctx.index):
+        if not ctx.access.event_visible(ctx.viewer(actor), decode_envelope(rows[0].state)):
             raise ApiProblem("not-found", f"没有序号为 {seq} 的事件", code="unknown_seq")
         return integrity(ctx).inclusion(seq, size)
 

@@ -1,7 +1,8 @@
-"""Petitioner identity: stored encrypted in the vault, disclosed only to roles that need it.
+"""Petitioner identity: stored encrypted in the vault, disclosed only to whom the core policy allows.
 
-Every disclosure is first recorded in the ledger as an ``IdentityRead`` event (who, when, which
-case, which petitioner); if that write fails, nothing is disclosed.
+Who may write, read or erase an identity is decided by :mod:`ledger.access` (the unit holding it,
+the units above it, the 纪检监察 side, handlers of the holder's cases — never anyone a 检举 accuses);
+every write and every read is recorded in the ledger first (:mod:`ledger.identities`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,11 @@ from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import roles
-from api.cases.controllers import visible_case
 from api.context import ApiContext
-from api.policy import IDENTITY_READERS, can_see_case
-from api.problems import not_found, responses
-from ledger.identities import disclose, erase
+from api.problems import responses
+from ledger import identities
 from schemas.common import Actor, CaseNumber, Code, Text
 from schemas.identity import PetitionerIdentity
-
-READERS = tuple(sorted(IDENTITY_READERS))
 
 
 class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,16 +30,18 @@ class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
     read: str | None = None
 
 
+class IdentityWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """身份信息已加密保存；``digest`` 是记入账本的存储摘要（不含内容）。"""
+
+    ref: str
+    status: Literal["present"]
+    digest: str
+
+
 class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
     ref: str
     status: Literal["erased"]
     erased_now: bool
-
-
-def _petitioner_of(ctx: ApiContext, actor: Actor, number: str, ref: str) -> None:
-    case = visible_case(ctx, actor, number)
-    if ref not in case.petitioners:
-        raise not_found(f"案件 {number} 没有编号为 {ref} 的信访人", code="unknown_petitioner")
 
 
 class CasePetitionerController(Controller):
@@ -53,8 +51,9 @@ class CasePetitionerController(Controller):
     @get(
         "/{ref:str}",
         summary="读取信访人身份（记录查阅）",
-        description="仅限登记员、承办人、领导，且案件须在可见范围内。每次读取先在账本中记录 IdentityRead 事件。",
-        guards=[roles(*READERS)],
+        description="须说明查阅目的（purpose）。可读者：纪检监察；持有该身份信息的单位（登记首件案件的单位）及其上级；"
+        "能看到持有单位所登记的非检举案件的单位。被检举的单位、其下级单位和干部一律不可读。"
+        "每次读取先在账本中记录 IdentityRead 事件。无权读取与不存在的回答相同（404）。",
         sync_to_thread=True,
         responses=responses(400, 401, 403, 404),
     )
@@ -64,18 +63,18 @@ class CasePetitionerController(Controller):
         actor: NamedDependency[Actor],
         number: FromPath[CaseNumber],
         ref: FromPath[Code],
-        purpose: Annotated[Text, QueryParameter(description="查阅目的（记入账本）", max_length=200)] = "",
+        purpose: Annotated[Text, QueryParameter(description="查阅目的（必填，记入账本）", min_length=1, max_length=200)],
     ) -> IdentityAnswer:
-        _petitioner_of(ctx, actor, number, ref)
-        with ctx.write_lock:
-            seen = disclose(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), case=number, purpose=purpose)
+        viewer = ctx.viewer(actor)
+        ctx.access.require_case(viewer, number)
+        seen = identities.disclose(ctx.services, viewer, ref, case=number, purpose=purpose)
         return IdentityAnswer(ref=ref, status=seen.status, identity=seen.identity, read=seen.read)
 
     @put(
         "/{ref:str}",
         summary="登记或更新信访人身份",
-        description="加密存入身份信息库；仅限登记员、承办人、领导，案件须可见。",
-        guards=[roles(*READERS)],
+        description="加密存入身份信息库，并在账本中记录 PetitionerIdentityRecorded（只记存储摘要）。首次写入仅限登记"
+        "首件列出该信访人的案件的单位及其上级单位；此后由持有单位及其上级更新。无权与不存在的回答相同（404）。",
         sync_to_thread=True,
         responses=responses(400, 401, 403, 404, 409, 413),
     )
@@ -86,10 +85,11 @@ class CasePetitionerController(Controller):
         number: FromPath[CaseNumber],
         ref: FromPath[Code],
         data: JSONBody[PetitionerIdentity],
-    ) -> IdentityAnswer:
-        _petitioner_of(ctx, actor, number, ref)
-        ctx.vault.put(ref, data)
-        return IdentityAnswer(ref=ref, status="present", identity=None)
+    ) -> IdentityWritten:
+        viewer = ctx.viewer(actor)
+        ctx.access.require_case(viewer, number)
+        digest = identities.store(ctx.services, viewer, ref, data, case=number)
+        return IdentityWritten(ref=ref, status="present", digest=digest)
 
 
 class PetitionerController(Controller):
@@ -98,10 +98,9 @@ class PetitionerController(Controller):
 
     @delete(
         "/{ref:str}",
-        summary="销毁信访人身份（管理员）",
+        summary="销毁信访人身份",
         description="在账本中记录 PetitionerIdentityErased，并销毁该信访人的密钥；账本照常验证。"
-        "信访人须出现在你可见的案件中。重复销毁返回 erased_now=false。",
-        guards=[roles("admin")],
+        "仅限持有该身份信息的单位，或其上级单位的管理员。无权与不存在的回答相同（404）。重复销毁返回 erased_now=false。",
         sync_to_thread=True,
         status_code=200,
         responses=responses(400, 401, 403, 404, 409),
@@ -114,10 +113,5 @@ class PetitionerController(Controller):
         reason: Annotated[Text, QueryParameter(description="销毁理由（记入账本）", min_length=1, max_length=500)]
         = "信访人依法要求删除个人信息",
     ) -> ErasureAnswer:
-        ctx.index.catch_up()
-        cases = [ctx.index.cases[n] for n in ctx.index.petitioner_cases.get(ref, []) if n in ctx.index.cases]
-        if not any(can_see_case(actor, case, ctx.index) for case in cases):
-            raise not_found(f"信访人 {ref} 不存在", code="unknown_petitioner")
-        with ctx.write_lock:
-            erased_now = erase(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), reason)
+        erased_now = identities.erase(ctx.services, ctx.viewer(actor), ref, reason)
         return ErasureAnswer(ref=ref, status="erased", erased_now=erased_now)

@@ -8,7 +8,7 @@ a format that cannot be produced is answered 406.
 * ``GET /api/reports/{name}`` — ``board``, ``accountability``, ``indicators`` (``xinfang report``).
   Administrators, inspectors and appraisers read them for any unit or the whole county; every
   other role for its own unit (the default) or a unit below it (403 otherwise). 检举 cases are
-  left out wherever the caller may not see them (:func:`api.policy.hidden_as_accused`), as
+  left out wherever the caller may not see them (:meth:`ledger.access.Access.withheld`), as
   they are from a report for a unit they accuse (:mod:`ledger.projections.reports`). CSV and
   XLSX are the files ``xinfang report --format csv|xlsx`` writes (:mod:`ledger.projections.export`).
 * ``POST /api/appraisals`` signs a year-end appraisal (``xinfang appraise``), ``POST
@@ -33,9 +33,9 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 
 from api.auth import roles
 from api.context import ApiContext
-from api.policy import READ_ALL, hidden_as_accused
-from api.problems import ApiProblem, forbidden, responses
+from api.problems import ApiProblem, responses
 from ledger import appraisal
+from ledger.access import APPRAISERS, AWARD_READERS
 from ledger.awards import award_report, encode
 from ledger.errors import ConfigError, InvalidInput
 from ledger.facts import parse_as_of, parse_period
@@ -48,12 +48,6 @@ from schemas.rules import AwardReport
 
 CSV = export.CSV
 XLSX = export.XLSX
-READERS = ("admin", "leader", "inspector", "appraiser")
-"""Who reads the awards."""
-WHOLE_COUNTY = frozenset({"admin", "inspector", "appraiser"})
-"""Who reads the other reports for any unit; everyone else for their own unit and the units below it."""
-APPRAISERS = ("appraiser", "inspector", "admin")
-"""Who signs and checks appraisals."""
 MAX_APPRAISAL = 64 << 20
 """An appraisal file lists the cases behind every figure: a large county's runs to tens of MiB."""
 Format = Literal["json", "csv", "xlsx"]
@@ -129,7 +123,7 @@ class ReportController(Controller):
         summary="“三无”等奖励评定",
         description="与 xinfang awards 相同：period（2021、2021-03 或 2021-01-01..2021-06-30，按发生时间）、"
         "as_of（只计入此前记录的事件）。JSON、CSV 或 XLSX（format 参数或 Accept 头）。",
-        guards=[roles(*READERS)],
+        guards=[roles(*AWARD_READERS)],
         sync_to_thread=True,
         operation_class=TableFormats,
         responses=responses(400, 401, 403, 406),
@@ -198,14 +192,15 @@ class ReportController(Controller):
         if name not in REPORTS:
             raise ApiProblem("not-found", f"没有名为 {name} 的报告；可用：{'、'.join(REPORTS)}", code="unknown_report")
         kind = negotiate(format, accept)
+        viewer = ctx.viewer(actor)
         inputs = Inputs(
             period=report_period(name, period, start, end, ctx.today()),
             as_of=parse_as_of(as_of) if as_of else None,
-            unit=scoped_unit(ctx, actor, unit),
+            unit=ctx.access.report_unit(viewer, unit),
             parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
-            withheld=withheld(ctx, actor),
+            withheld=ctx.access.withheld(viewer),
         )
-        result = make_report(ctx.projector, name, inputs)
+        result = make_report(ctx.services.projector, name, inputs)
         if kind == "csv":
             return Response(export.csv_bytes(result, with_cases=cases), media_type=CSV,  # type: ignore[return-value]
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -214,29 +209,6 @@ class ReportController(Controller):
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
         body = result if cases else export.without_cases(result)
         return Response(encode(body), media_type="application/json")  # type: ignore[return-value]
-
-
-def scoped_unit(ctx: ApiContext, actor: Actor, unit: str | None) -> str | None:
-    """The unit a report is for: any (or none: the whole county) for :data:`WHOLE_COUNTY`; for every
-    other role its own unit by default, or a unit below it."""
-    if actor.role in WHOLE_COUNTY:
-        return unit
-    if unit is None:
-        return actor.unit
-    ctx.index.catch_up()
-    if not ctx.index.within(unit, actor.unit):
-        raise forbidden(f"单位 {unit} 不在本单位（{actor.unit}）管辖范围内：只能查看本单位及下级单位的报告")
-    return unit
-
-
-def withheld(ctx: ApiContext, actor: Actor) -> frozenset[str]:
-    """The 检举 cases ``actor`` may not see (those accusing them, their unit or a unit above it)."""
-    if actor.role in READ_ALL:
-        return frozenset()
-    index = ctx.index
-    index.catch_up()
-    return frozenset(number for number, case in list(index.cases.items())
-                     if case.accused and hidden_as_accused(actor, case, index))
 
 
 # ── Appraisals ───────────────────────────────────────────────────────────────
@@ -302,7 +274,7 @@ class AppraisalController(Controller):
             key = load_key(key_path(ctx.url))
         except ConfigError as exc:
             raise ApiProblem("unavailable", f"无法签名：{exc.message}", code="no_signing_key") from exc
-        signed = appraisal.appraise(ctx.projector, chosen, as_of, key, parameters=Parameters(
+        signed = appraisal.appraise(ctx.services.projector, chosen, as_of, key, parameters=Parameters(
             backfill_hours=data.backfill_hours, handoff_limit=data.handoffs))
         return Response(appraisal.encode(signed), media_type="application/json")  # type: ignore[return-value]
 
@@ -329,7 +301,7 @@ class AppraisalController(Controller):
         except ConfigError:
             key = None  # the signature is checked against the key in the file; this only says whose it is
         try:
-            return appraisal.check(ctx.projector, body, key)
+            return appraisal.check(ctx.services.projector, body, key)
         except InvalidInput as exc:
             if exc.code == "not_an_appraisal":
                 raise ApiProblem("not-an-appraisal", exc.message, code=exc.code) from exc

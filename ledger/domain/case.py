@@ -113,6 +113,14 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     def rating_of(self, party: str) -> str | None:
         return next((value for who, value in self.ratings if who == party), None)
 
+    def concerned_units(self) -> frozenset[str]:
+        """The units the case concerns: who registered it, who holds it, its 属地 township, and every
+        unit under a 督办 order on it. A unit sees the cases that concern it or a unit below it."""
+        units = {self.registered_by, self.home_township, *(s.to_unit for s in self.supervision)}
+        if self.current_unit:
+            units.add(self.current_unit)
+        return frozenset(units)
+
 
 # ── The transition table ─────────────────────────────────────────────────────
 # event type → (stages it may follow, stage it leads to; None keeps the stage).

@@ -29,6 +29,7 @@ KIND_NAMES: dict[str, str] = {
 
 CREATORS: frozenset[type[Event]] = frozenset(
     {
+        ev.PetitionerIdentityRecorded,
         ev.UnitRegistered,
         ev.OfficialRegistered,
         ev.RecommendationIssued,
@@ -69,6 +70,8 @@ def _mark(event: Event) -> str:
 def refusal(record: Record | None, event: Event) -> str | None:
     """Why ``event`` may not happen to ``record``; None when it may."""
     kind = KIND_NAMES[event.aggregate]
+    if event.aggregate == "petitioner":
+        return _identity_refusal(record, event)
     if type(event) in CREATORS:
         return f"{kind} {key_of(event)} 已存在，不能重复登记" if record is not None else None
     if record is None:
@@ -80,6 +83,16 @@ def refusal(record: Record | None, event: Event) -> str | None:
         assert isinstance(listed, ev.BacklogBatchListed)
         if event.case not in listed.cases:
             return f"案件 {event.case} 不在积案批次 {record.key} 中"
+    return None
+
+
+def _identity_refusal(record: Record | None, event: Event) -> str | None:
+    """An identity is written any number of times until it is erased; it is erased once."""
+    erased = record is not None and (
+        isinstance(record.created, ev.PetitionerIdentityErased) or "PetitionerIdentityErased" in record.seen
+    )
+    if erased:
+        return f"信访人 {key_of(event)} 的身份信息已销毁，不能再{ev.chinese_name(type(event))}"
     return None
 
 

@@ -29,7 +29,8 @@ import msgspec
 
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
-from ledger.facts import fold_facts, owner, parse_period
+from ledger.clocks import owner
+from ledger.facts import fold_facts, parse_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -115,7 +116,9 @@ class Inputs:
     """What a report is asked for.
 
     ``withheld``: case numbers to leave out for whoever reads the report, besides the 检举
-    cases against ``unit`` (the HTTP API passes the 检举 cases its caller may not see).
+    cases against ``unit`` (the access policy gives the 检举 cases its reader may not see);
+    ``withhold_accusations``: leave out every 检举 case naming whom it accuses — a document
+    for everyone, such as a signed appraisal, lists none.
     """
 
     period: Period
@@ -123,6 +126,7 @@ class Inputs:
     unit: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
     withheld: frozenset[str] = frozenset()
+    withhold_accusations: bool = False
 
     def __post_init__(self) -> None:
         floor = int(BACKFILL_FLOOR.total_seconds() // 3600)
@@ -202,7 +206,8 @@ class Reading:
                     incident=e.incident, kind=e.kind, level=e.level, persons=e.persons, township=e.township,
                     occurred_on=record.day, case=e.case, note=e.note))
         self._accused_if = self._chain(inputs.unit)
-        accused = {f.case.number for f in state.cases.values() if self.hidden_from(f.case)} if self._accused_if else set()
+        accused = {f.case.number for f in state.cases.values()
+                   if (inputs.withhold_accusations and f.case.accused) or self.hidden_from(f.case)}
         self.hidden: frozenset[str] = frozenset(inputs.withheld | accused)
         """Cases left out of the report, and out of every list of cases in it (C22 art 30 ¶3)."""
         self.cases = sorted(

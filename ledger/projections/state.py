@@ -255,7 +255,7 @@ class Fold:
     """Folds events into a :class:`State`, for the projections named in ``parts``.
 
     One call per event, with the three parts inlined: this is replay's inner loop. The
-    ``touched_*`` sets, ``new_late`` and ``activity_touched`` say what changed since the
+    ``touched_*`` sets, ``new_late`` and ``activity_delta`` say what changed since the
     runner last wrote the projections' rows.
     """
 
@@ -271,7 +271,8 @@ class Fold:
         self.touched_cases: set[int] = set()
         self.touched_records: set[int] = set()
         self.new_late: list[Late] = []
-        self.activity_touched = False
+        self.activity_delta: Activity = {}
+        """Entries counted since the rows were last written: added to the stored counts."""
 
     def __call__(self, seq: int, envelope: Envelope) -> None:
         e = envelope.event
@@ -307,7 +308,8 @@ class Fold:
             key = (actor.id, actor.unit, day)
             activity = self.activity
             activity[key] = activity.get(key, 0) + 1
-            self.activity_touched = True
+            delta = self.activity_delta
+            delta[key] = delta.get(key, 0) + 1
             if envelope.recorded_at - occurred >= BACKFILL_FLOOR:
                 record_key = key_of(e) if e.key_field is not None else None
                 late = Late(seq, str(envelope.originator_id), e.aggregate, record_key, type(e).__name__,
@@ -320,4 +322,4 @@ class Fold:
         self.touched_cases.clear()
         self.touched_records.clear()
         self.new_late.clear()
-        self.activity_touched = False
+        self.activity_delta.clear()

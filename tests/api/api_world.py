@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from ledger.application import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
 from schemas.common import Actor
@@ -91,7 +92,8 @@ VISIBLE: dict[str, set[str]] = {
 
 def build_world(url: str, key_file: Path) -> Iterator[World]:
     create_key(key_file)
-    ledger = Ledger(url)
+    services = bootstrap(url)
+    ledger = services.ledger
     for cmd in county_setup():
         ledger.execute(cmd, ADMIN)
     ledger.execute(command("RegisterOfficial", START - timedelta(days=20), code="handler-a", name="承办人甲",
@@ -100,7 +102,7 @@ def build_world(url: str, key_file: Path) -> Iterator[World]:
         ledger.execute(cmd, CLERK)
     with TokenStore(url) as store:
         tokens = {name: store.create(actor) for name, actor in TOKENS.items()}
-    app = create_app(ledger=ledger)
+    app = create_app(services)
     with TestClient(app) as client:
         yield World(client=client, ledger=ledger, url=url, tokens=tokens)
 

@@ -109,7 +109,7 @@ def test_every_identity_disclosure_is_an_event_only_the_inspector_sees(sqlite_wo
     feed = world.get(f"/api/feed?from_seq={size}&wait=0", "inspector").text
     assert "IdentityRead" in feed and answer["read"] in feed
     assert "IdentityRead" not in world.get(f"/api/feed?from_seq={size}&wait=0", "handler-a").text
-    assert world.get("/api/cases/A-1/petitioners/P-B", "handler-a").status_code == 404  # not this case's petitioner
+    assert world.get("/api/cases/A-1/petitioners/P-B?purpose=核实", "handler-a").status_code == 404  # not this case's petitioner
     forged = {"type": "RecordIdentityRead", "command_id": "f-1", "occurred_at": NOW, "read": "r-x", "ref": "P-A"}
     assert problem(world.post("/api/commands", forged, "admin"), 403, "forbidden")
 
