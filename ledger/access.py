@@ -51,6 +51,10 @@ AWARD_READERS = frozenset({"admin", "leader", "inspector", "appraiser", "operato
 APPRAISERS = frozenset({"appraiser", "inspector", "admin", "operator"})
 IMPORTERS = frozenset({"admin", "clerk", "operator"})
 TOKEN_ADMINS = frozenset({"admin", "operator"})
+EXPORTERS = frozenset({"operator", "inspector"})
+"""Export the whole log (every event, the hidden ones included): for offline verification."""
+MAINTAINERS = frozenset({"operator"})
+"""Rebuild projections and issue the demo's tokens: the server's own operator."""
 IDENTITY_ROLES = frozenset({"clerk", "handler", "leader", "admin", "operator"})
 """Roles that may take down or read a petitioner's identity at all (``inspector`` reads too)."""
 SERVER_ONLY = frozenset({"RecordIdentityRead", "RecordIdentity"})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
 
+from ledger.access import EXPORTERS, require_role
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progress, table
 from ledger.domain.case import CHINA
@@ -20,13 +21,6 @@ from ledger.log import iter_log
 from schemas.commands import AnyCommand, Command
 from schemas.common import ROLE_NAMES, Actor
 from schemas.events import AnyEvent
-
-
-def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--actor/--unit/--role: who the operator is; recorded in every event written."""
-    func = click.option("--role", default="admin", type=click.Choice(sorted(ROLE_NAMES)), help="操作人角色")(func)
-    func = click.option("--unit", "actor_unit", envvar="XINFANG_UNIT", default="county", help="操作人所在单位编码")(func)
-    return click.option("--actor", "actor_id", envvar="XINFANG_ACTOR", default="operator", help="操作人编码")(func)
 
 
 def make_actor(actor_id: str, actor_unit: str, role: str) -> Actor:
@@ -46,12 +40,14 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 @click.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", default=None, help="导入批次名；默认取文件内容摘要")
-@actor_options
 @click.pass_obj
 @handles_errors
-def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor_unit: str, role: str) -> None:
-    """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。"""
-    actor = make_actor(actor_id, actor_unit, role)
+def apply_file(ctx: Context, file: Path, batch: str | None) -> None:
+    """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。
+
+    每一行都像经由接口提交一样经过权限检查，操作人（--token 或 --operator）记入每个事件。
+    """
+    actor = ctx.actor()
     batch = batch or "import-" + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     good: list[tuple[int, Command]] = []
     problems: list[tuple[int, str, str]] = []
@@ -61,7 +57,7 @@ def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor
         except InvalidInput as exc:
             problems.append((number, exc.code, exc.message))
     applied = repeated = 0
-    outcomes = ctx.ledger.execute_many((c for _, c in good), actor, batch=batch)
+    outcomes = ctx.services.execute_many((c for _, c in good), actor, batch=batch)
     for (number, _), outcome in zip(good, progress(outcomes, len(good), "导入中"), strict=True):
         if isinstance(outcome, LedgerError):
             problems.append((number, outcome.code, outcome.message))
@@ -92,6 +88,7 @@ def case_group() -> None:
 @handles_errors
 def show_case(ctx: Context, number: str) -> None:
     """案件时间线：每个事件的发生时间、记录时间、操作人和叶子序号。"""
+    ctx.services.access.require_case(ctx.viewer(), number)
     view = ctx.ledger.case_view(number)
     timeline = ctx.ledger.timeline(number)
     if ctx.as_json:
@@ -125,7 +122,8 @@ def show_case(ctx: Context, number: str) -> None:
 @click.pass_obj
 @handles_errors
 def export(ctx: Context, out: Path | None) -> None:
-    """按序号导出全部事件（JSONL），每行是存储的事件加上序号 seq。"""
+    """按序号导出全部事件（JSONL），每行是存储的事件加上序号 seq（限本机操作员与纪检监察人员）。"""
+    require_role(ctx.actor(), EXPORTERS, "导出全部事件")
     recorder = ctx.ledger.recorder
     total = recorder.tree_size()
     sink = out.open("wb") if out else sys.stdout.buffer

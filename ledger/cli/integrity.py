@@ -24,7 +24,8 @@ import click
 
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import EXIT_INTEGRITY, console, print_json, progress, table
-from ledger.errors import ConfigError, InvalidInput
+from ledger.codec import decode_envelope
+from ledger.errors import ConfigError, InvalidInput, NotFound
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,10 +101,15 @@ def proof(ctx: Context, seq: int | None, size: int | None, old: int | None, new:
         raise InvalidInput("一致性证明用 --from/--to，不用 --size", code="proof_usage")
     proofs = Proofs(ctx.ledger.recorder)
     if seq is not None:
+        rows = ctx.ledger.recorder.select_events_by_seq(seq, 1)
+        if not rows or rows[0].seq != seq or not ctx.services.access.event_visible(
+                ctx.viewer(), decode_envelope(rows[0].state)):
+            raise NotFound(f"没有序号为 {seq} 的事件", code="unknown_seq")
         print_json(proofs.inclusion(seq, size))
     elif old is not None:
         print_json(proofs.consistency(old, new))
     else:
+        ctx.services.access.require_case(ctx.viewer(), str(case))
         print_json(proofs.case_proof(str(case), size))
 
 

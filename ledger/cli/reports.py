@@ -21,7 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ledger import appraisal
+from ledger.access import APPRAISERS, MAINTAINERS, require_role
 from ledger.cli import Context, handles_errors
+from ledger.integrity.keys import key_path, load_key
 from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
@@ -58,7 +61,7 @@ def fold_progress(label: str, projector: Projector) -> Iterator[Callable[[int], 
 
 
 def projector_of(ctx: Context) -> Projector:
-    return Projector.of(ctx.ledger)
+    return ctx.services.projector
 
 
 def as_of_of(text: str | None) -> datetime | None:
@@ -151,11 +154,13 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 
     看板不指定考核期时列出至今登记的全部案件。
     """
+    viewer = ctx.viewer()
     chosen = report_period(name, period, start.date() if start else None, end.date() if end else None)
     inputs = Inputs(
         period=chosen,
-        as_of=as_of_of(as_of), unit=unit,
+        as_of=as_of_of(as_of), unit=ctx.services.access.report_unit(viewer, unit),
         parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
+        withheld=ctx.services.access.withheld(viewer),
     )
     projector = projector_of(ctx)
     with fold_progress("计算中", projector) as advance:
@@ -168,7 +173,8 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 @click.pass_obj
 @handles_errors
 def rebuild(ctx: Context, only: Sequence[str]) -> None:
-    """从零重建投影（案件看板、其他记录、补录），写入投影表。"""
+    """从零重建投影（案件看板、其他记录、补录），写入投影表（限本机操作员）。"""
+    require_role(ctx.actor(), MAINTAINERS, "重建投影")
     projector = projector_of(ctx)
     with fold_progress("重建投影", projector) as advance:
         state = projector.rebuild(list(only) or None, advance)
@@ -178,7 +184,7 @@ def rebuild(ctx: Context, only: Sequence[str]) -> None:
                     "cases": len(state.cases), "records": len(state.records), "late_entries": len(state.late)})
         return
     console.print(f"已重建 {'、'.join(only) or '全部投影'}：日志 {state.size} 条事件，{len(state.cases)} 件案件，"
-                  f"{len(state.records)} 条其他记录，{len(state.late)} 条迟录（≥24 小时）。")
+                  f"{len(state.records)} 条其他记录，{len(state.late)} 条补录（≥24 小时）。")
 
 
 @click.command("projections")
@@ -187,7 +193,8 @@ def rebuild(ctx: Context, only: Sequence[str]) -> None:
 @click.pass_obj
 @handles_errors
 def projections(ctx: Context, follow: bool, interval: float) -> None:
-    """投影的位置：已处理到日志第几条，是否需要重建；--follow 保持追平。"""
+    """投影的位置：已处理到日志第几条，是否需要重建；--follow 保持追平（限本机操作员）。"""
+    require_role(ctx.actor(), MAINTAINERS, "维护投影")
     projector = projector_of(ctx)
     if follow:
         errors.print("跟随日志中（Ctrl-C 停止）…")
@@ -219,9 +226,7 @@ def projections(ctx: Context, follow: bool, interval: float) -> None:
 def appraise(ctx: Context, period: str | None, start: datetime | None, end: datetime | None, as_of: str | None,
              out: Path | None, check_file: Path | None, backfill_hours: int, handoffs: int) -> None:
     """年度考核：写出签名的考核文件（指标、问责、三无奖励及其依据），或 --check 复核。"""
-    from ledger import appraisal
-    from ledger.integrity.keys import key_path, load_key
-
+    require_role(ctx.actor(), APPRAISERS, "考核")
     projector = projector_of(ctx)
     path = key_path(ctx.ledger.url)
     if check_file is not None:

@@ -9,7 +9,10 @@ from typing import Any
 import click
 import msgspec
 
+from ledger.access import AWARD_READERS, require_role
+from ledger.awards import award_report, encode
 from ledger.cli import Context, handles_errors
+from ledger.facts import parse_as_of, parse_period
 from rich.table import Table
 
 from ledger.cli.output import console, print_json, table
@@ -64,9 +67,7 @@ def plugins(ctx: Context, local_json: bool) -> None:
 @handles_errors
 def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> None:
     """评定考核期的“三无”等奖励：逐个乡镇、村（社区）和单位列出是否通过、未通过的原因和奖励金额。"""
-    from ledger.awards import award_report, encode
-    from ledger.facts import parse_as_of, parse_period
-
+    require_role(ctx.actor(), AWARD_READERS, "查看奖励评定")
     report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
     if ctx.as_json or local_json:
         sys.stdout.buffer.write(encode(report) + b"\n")

@@ -36,7 +36,8 @@ def demo(ctx: Context, count: int, seed: int) -> None:
     """生成演示县 2021 年全年的账本（经由真实命令路径，模拟时钟）。"""
     from ledger.demo import build_demo
 
-    summary = build_demo(ctx.db, cases=count, seed=seed, progress=lambda items, total: progress(items, total, "生成演示数据"))
+    summary = build_demo(ctx.db, cases=count, seed=seed, rules_file=ctx.rules_file,
+                         progress=lambda items, total: progress(items, total, "生成演示数据"))
     create_key(key_path(ctx.ledger.url))
     if ctx.as_json:
         print_json(summary)

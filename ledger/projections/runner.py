@@ -295,25 +295,28 @@ class Projector:
         raise StalePosition("projections keep moving under us")
 
     def sync(self) -> int:
-        """Bring the read model to the end of the log, reading only what is new; returns the position.
+        """Bring the read model at least to the end of the log as it is now, reading only what is new.
 
         One query when nothing is new. Otherwise the new events are folded into the rows they
         touch, loaded by id, in transactions of :data:`SYNC_BATCH` events; far behind (a first
-        start on a large log), the whole state is loaded once instead.
+        start on a large log), the whole state is loaded once instead. Another process catching
+        up at the same time only moves the positions forward, so this ends once they pass the
+        end seen on entry, whoever moved them. Returns that end.
         """
-        for _ in range(10):
+        target = self.tree_size()
+        for _ in range(50):
             positions = self._positions()
-            end = self.tree_size()
             try:
-                if end - min(positions.values()) > FULL_LOAD_AFTER:
-                    return self.catch_up(stop=end).size
-                while (start := min(positions.values())) < end:
-                    stop = min(end, start + SYNC_BATCH)
+                if target - min(positions.values()) > FULL_LOAD_AFTER:
+                    self.catch_up(stop=target)
+                    return target
+                while (start := min(positions.values())) < target:
+                    stop = min(target, start + SYNC_BATCH)
                     pages = list(self.tables.events(start, stop))
                     state = self._touched_state(pages)
                     self._advance(state, positions, stop, None, pages=pages)
-                self.derive(end)
-                return end
+                self.derive(target)
+                return target
             except StalePosition:
                 continue
         raise StalePosition("projections keep moving under us")

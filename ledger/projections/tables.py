@@ -187,6 +187,10 @@ class Tables:
         """name → (position, version)."""
         return {r[0]: (int(r[1]), int(r[2])) for r in self.query("SELECT name, position, version FROM {proj_positions}")}
 
+    START_POSITION = ("INSERT INTO {proj_positions} VALUES (?, 0, ?) "
+                      "ON CONFLICT (name) DO UPDATE SET position = 0, version = excluded.version")
+    """(Re)start a projection at 0; processes resetting at once do not collide on the key."""
+
     def reset(self, names: Iterable[str], versions: dict[str, int]) -> None:
         """Empty the named fact projections and put them back at position 0 (derived rows go with them)."""
         self.create()
@@ -194,26 +198,23 @@ class Tables:
             for name in names:
                 for table in self.TABLES[name]:
                     c.execute(self.sql(f"DELETE FROM {{{table}}}"))
-                c.execute(self.sql("DELETE FROM {proj_positions} WHERE name = ?"), (name,))
-                c.execute(self.sql("INSERT INTO {proj_positions} VALUES (?, 0, ?)"), (name, versions[name]))
+                c.execute(self.sql(self.START_POSITION), (name, versions[name]))
             self._drop_derived(c, None)
 
-    def reset_derived(self, name: str, fingerprint: str | None, version: int) -> None:
-        """Empty one rule set's derived rows (every rule set's with ``fingerprint`` None) and start it at 0."""
+    def reset_derived(self, name: str, fingerprint: str, version: int) -> None:
+        """Empty one rule set's derived rows and start them again at 0."""
         self.create()
         with self._transaction(commit=True) as c:
             self._drop_derived(c, fingerprint)
-            if fingerprint is not None:
-                c.execute(self.sql("INSERT INTO {proj_positions} VALUES (?, 0, ?)"), (name, version))
+            c.execute(self.sql(self.START_POSITION), (name, version))
 
     def _drop_derived(self, c: Any, fingerprint: str | None) -> None:
+        """Delete one rule set's derived rows, or every rule set's (and their positions) with None."""
         where, params = (" WHERE fingerprint = ?", (fingerprint,)) if fingerprint else ("", ())
         for table in ("proj_deadlines", "proj_case_rules"):
             c.execute(self.sql(f"DELETE FROM {{{table}}}{where}"), params)
         if fingerprint is None:
-            c.execute(self.sql("DELETE FROM {proj_positions} WHERE name LIKE 'derived:%'"))
-        else:
-            c.execute(self.sql("DELETE FROM {proj_positions} WHERE name = ?"), (f"derived:{fingerprint}",))
+            c.execute(self.sql("DELETE FROM {proj_positions} WHERE name LIKE ?"), ("derived:%",))
 
     def commit(self, moves: dict[str, tuple[int, int]], writes: dict[str, list[Row]],
                deletes: dict[str, tuple[tuple[str, ...], list[Row]]] | None = None) -> None:

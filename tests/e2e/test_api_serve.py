@@ -45,7 +45,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=self.env, capture_output=True,
+        """The command line as the server's own operator (who issues the tokens)."""
+        done = subprocess.run([sys.executable, "-m", "ledger.cli", "--operator", "ops-1", *args], env=self.env,
+                              capture_output=True,
                               timeout=60, check=True)
         return done.stdout.decode()
 

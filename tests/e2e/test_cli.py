@@ -26,10 +26,16 @@ FORWARD = {"type": "ForwardCase", "command_id": "c-2", "occurred_at": "2021-03-0
            "case": "2021-000001", "to_unit": "town-a"}
 
 
-def run(db: str, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+OPERATOR = ("--operator", "ops-1")
+"""The person at the server's own command line, recorded as 本机操作员 ops-1."""
+
+
+def run(db: str, *args: str, cwd: Path, check: bool = True, who: tuple[str, ...] = OPERATOR
+        ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "XINFANG_KEY_FILE": str(cwd / "ledger.key")}
-    env.pop("XINFANG_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", "--db", db, *args], cwd=cwd, env=env,
+    for variable in ("XINFANG_DATABASE_URL", "XINFANG_TOKEN", "XINFANG_OPERATOR"):
+        env.pop(variable, None)
+    done = subprocess.run([sys.executable, "-m", "ledger.cli", "--db", db, *who, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
     if check and done.returncode != 0:
         raise AssertionError(f"exit {done.returncode}: {done.stderr}\n{done.stdout}")
@@ -95,9 +101,14 @@ def test_applying_the_same_file_twice_writes_nothing_the_second_time(county: str
     assert size(county, tmp_path) == before
 
 
+def clerk_token(county: str, cwd: Path) -> str:
+    created = run(county, "--json", "token", "create", "--role", "clerk", "--unit", "xfj", "--actor", "clerk-9", cwd=cwd)
+    return str(json.loads(created.stdout)["token"])
+
+
 def test_imported_events_carry_their_batch_and_the_timeline_shows_who_and_when(county: str, tmp_path: Path) -> None:
-    run(county, "apply", "--batch", "migration-1", "--actor", "clerk-9", "--unit", "xfj", "--role", "clerk",
-        str(jsonl(tmp_path / "m.jsonl", REGISTER, FORWARD)), cwd=tmp_path)
+    run(county, "apply", "--batch", "migration-1", str(jsonl(tmp_path / "m.jsonl", REGISTER, FORWARD)), cwd=tmp_path,
+        who=("--token", clerk_token(county, tmp_path)))
     shown = json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)
     assert shown["case"]["stage"] == "待受理"
     timeline = shown["timeline"]
@@ -135,11 +146,13 @@ def test_an_erased_identity_reads_as_erased_and_the_ledger_still_replays(county:
                                    ensure_ascii=False), encoding="utf-8")
     run(county, "apply", str(jsonl(tmp_path / "c.jsonl", REGISTER)), cwd=tmp_path)
     run(county, "petitioner", "put", "P-0001", str(identity), cwd=tmp_path)
-    assert "信访人甲" in run(county, "petitioner", "show", "P-0001", cwd=tmp_path).stdout
+    assert "信访人甲" in run(county, "petitioner", "show", "P-0001", "--purpose", "核实身份", cwd=tmp_path).stdout
     run(county, "petitioner", "erase", "P-0001", cwd=tmp_path)
-    shown = json.loads(run(county, "--json", "petitioner", "show", "P-0001", cwd=tmp_path).stdout)
+    shown = json.loads(run(county, "--json", "petitioner", "show", "P-0001", "--purpose", "核实身份",
+                           cwd=tmp_path).stdout)
     assert shown == {"ref": "P-0001", "status": "erased", "identity": None}
     kinds = [json.loads(line)["event"]["type"] for line in run(county, "export", cwd=tmp_path).stdout.splitlines()]
+    assert kinds.count("PetitionerIdentityRecorded") == 1
     assert kinds.count("IdentityRead") == 1 and kinds.count("PetitionerIdentityErased") == 1
     assert json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)["case"]["version"] == 1
     assert run(county, "verify", cwd=tmp_path).returncode == 0
@@ -150,7 +163,7 @@ def test_a_bad_identity_file_is_refused_and_nothing_is_stored(county: str, tmp_p
     bad.write_text(json.dumps({"name": "信访人乙", "id_number": "12345"}, ensure_ascii=False), encoding="utf-8")
     done = run(county, "petitioner", "put", "P-0002", str(bad), cwd=tmp_path, check=False)
     assert done.returncode == 2 and "id_number" in done.stderr
-    missing = run(county, "petitioner", "show", "P-0002", cwd=tmp_path, check=False)
+    missing = run(county, "petitioner", "show", "P-0002", "--purpose", "核实身份", cwd=tmp_path, check=False)
     assert missing.returncode == 4
 
 

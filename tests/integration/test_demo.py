@@ -23,6 +23,7 @@ from schemas.events import EVENTS_BY_NAME, Envelope
 NOT_IN_DEMO = {
     "PetitionerIdentityErased": "the demo keeps no petitioner identities in the vault, so there is no key to destroy",
     "IdentityRead": "written by the server when someone reads an identity from the vault, never by a command",
+    "PetitionerIdentityRecorded": "written by the server when an identity is stored in the vault, never by a command",
 }
 """Event types the demo deliberately leaves out, and why."""
 

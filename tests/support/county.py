@@ -74,6 +74,7 @@ PER_COMMAND: dict[str, dict[str, Any]] = {
     "RecordIncident": {"incident": "I-1", "kind": "越级", "level": "市", "persons": 2, "township": "town-a"},
     "EraseIdentity": {"ref": "P-0001", "reason": "依法删除"},
     "RecordIdentityRead": {"read": "R-1", "ref": "P-0001"},
+    "RecordIdentity": {"ref": "P-0001", "digest": "0" * 64, "holder": "xfj"},
     "CorrectEvent": {"reason": "登记有误"},
     "AnswerSupervision": {"order": "DB-1"},
 }

@@ -21,7 +21,7 @@ def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, list(args), env={"XINFANG_OPERATOR": "ops-1"})
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -145,7 +145,7 @@ def ledger_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 
 def cli(url: str, key: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--db", url, *args], env={**os.environ, "XINFANG_KEY_FILE": str(key)},
+    result = CliRunner().invoke(main, ["--db", url, "--operator", "ops-1", *args], env={**os.environ, "XINFANG_KEY_FILE": str(key)},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
