@@ -131,6 +131,7 @@ def evolve(state: State | None, envelope: Envelope) -> State:
 
 
 def fold(state: State | None, envelopes: Iterable[Envelope]) -> State | None:
+    """``state`` advanced by ``envelopes`` (from nothing when ``state`` is None)."""
     for envelope in envelopes:
         state = evolve(state, envelope)
     return state
