@@ -6,8 +6,8 @@ them, the access policy, and — made on first use — the token store, the iden
 checkpoints. The command line, the HTTP API and its web pages, the demo, the test kit and the
 benchmarks all start here, so they cannot wire the ledger differently.
 
-Commands go through :meth:`Services.execute`: the policy first, then the ledger, with a lost race
-against another process decided again on the new state.
+Commands go through :meth:`Services.execute`: the policy first, then the ledger, which decides a
+lost race against another process again on the new state.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from ledger.access import Access, Viewer
 from ledger.application import Ledger, china_now
 from ledger.domain.case import business_day
-from ledger.errors import Conflict, LedgerError
+from ledger.errors import LedgerError
 from ledger.projections.queries import ReadModel
 from ledger.projections.runner import Projector
 from ledger.rules import RuleSet
@@ -89,28 +89,14 @@ class Services:
         return self.access.viewer(actor)
 
     def execute(self, command: Command, actor: Actor) -> CommandResult:
-        """Ask the policy, then execute; a lost race is decided again, never reported as such.
-
-        A command without ``expected_version`` means "on the current state": if another process
-        wrote first, it is decided again against the new state (and may then be refused for a
-        real reason). Two requests racing with one ``command_id`` end as one result and one repeat.
-        """
+        """Ask the policy, then execute (a lost race is decided again by the ledger, never reported)."""
         self.access.require_command(self.viewer(actor), command)
         return self.record(command, actor)
 
     def record(self, command: Command, actor: Actor) -> CommandResult:
-        """Execute a command the policy has already allowed (or the server itself writes)."""
-        for attempt in range(5):
-            try:
-                with self.write_lock:
-                    return self.ledger.execute(command, actor)
-            except Conflict as exc:
-                retry = (exc.code == "stale_version" and command.expected_version is None) or (
-                    exc.code == "command_id_reused" and attempt == 0
-                )
-                if not retry:
-                    raise
-        raise Conflict("与其他写入者反复冲突，请稍后重试", code="write_conflict")
+        """Execute a command the policy has already allowed (or that the server itself writes)."""
+        with self.write_lock:
+            return self.ledger.execute(command, actor)
 
     def execute_many(self, commands: Iterable[Command], actor: Actor, *, batch: str
                      ) -> Iterator[CommandResult | LedgerError]:

@@ -238,7 +238,8 @@ def _rating_once(case: Case, event: Event, day: date, limits: Limits) -> str | N
 def _review_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
     if case.review_requested_on is not None:
         return "已申请过复查，不能重复申请"
-    assert case.served_on is not None
+    if case.served_on is None:  # e.g. 告知 and then 办结: there is no decision to review
+        return "没有送达的处理意见，不能申请复查：复查针对已送达的处理意见（C22 第35条）"
     if day > limits.due("review_request", case.served_on):
         return "复查申请应在收到处理意见之日起30日内提出，已超过期限（C22 第35条）"
     return None

@@ -96,6 +96,15 @@ def test_a_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None
     ledger.execute(command("RequestReview", served + timedelta(days=30), case="C1"), CLERK)
 
 
+def test_a_review_of_a_case_concluded_without_a_served_decision_is_refused(ledger: Ledger) -> None:
+    """Found by the random sequences of tests/unit/test_decide.py: 告知, 办结, 申请复查 crashed."""
+    ledger.execute(command("RegisterPetition", START, number="C1"), CLERK)
+    ledger.execute(command("RedirectPetitioner", START, case="C1"), CLERK)
+    ledger.execute(command("ConcludeCase", START, case="C1"), CLERK)
+    refused = "没有送达的处理意见，不能申请复查"
+    refused_without_writing(ledger, command("RequestReview", START + timedelta(days=1), case="C1"), refused)
+
+
 def test_a_re_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None:
     reach(ledger, "C1", "已复查")  # review decided on day 6
     decided = START + timedelta(days=6)
