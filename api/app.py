@@ -42,7 +42,7 @@ DESCRIPTION = """\
   检举件对被检举的单位和干部不可见（404）。
 * **错误**：一律为 RFC 9457 问题详情（`application/problem+json`），`type` 为稳定的英文标识（见 `/problems`），
   `title`、`detail` 为中文。
-* **幂等**：每条命令带调用方给定的 `command_id`；重复提交返回第一次的结果（200，`repeated: true`），不会重复写入。
+* **幂等**：每条命令带调用方给定的 `command_id`；同一操作人重复提交返回第一次的结果（200，`repeated: true`），不会重复写入；其他操作人使用同一编号则被拒绝（409 command-id-reused），不透露第一次的结果。
 """
 
 

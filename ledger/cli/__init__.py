@@ -30,6 +30,10 @@ from ledger.rules import RuleSet
 from schemas.common import Actor
 
 
+OPERATOR_UNIT = "local"
+"""The unit recorded for the local operator: the server itself, whatever the ledger's unit tree holds."""
+
+
 class Context:
     """What every subcommand needs: where the ledger is, who is acting, and how to answer."""
 
@@ -65,10 +69,8 @@ class Context:
                 raise InvalidInput("令牌无效、已吊销或已过期", code="bad_token")
             return actor
         if self.operator:
-            roots = [u.code for u in self.services.read.units() if u.parent is None]
             try:
-                return msgspec.convert({"id": self.operator, "unit": roots[0] if roots else "local",
-                                        "role": "operator"}, Actor)
+                return msgspec.convert({"id": self.operator, "unit": OPERATOR_UNIT, "role": "operator"}, Actor)
             except msgspec.ValidationError as exc:
                 raise InvalidInput(f"操作员名称无效（只允许字母、数字和 - _ .）：{exc}", code="bad_operator") from exc
         raise InvalidInput(

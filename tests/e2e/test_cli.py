@@ -3,60 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from support.county import OFFICIALS, UNITS
+from support.cli import COUNTY, jsonl, run, size, token
 
-COUNTY = [
-    {"type": "RegisterUnit", "command_id": f"u-{u['code']}", "occurred_at": "2021-01-04T09:00:00+08:00", **u}
-    for u in UNITS
-] + [
-    {"type": "RegisterOfficial", "command_id": f"o-{o['code']}", "occurred_at": "2021-01-04T09:00:00+08:00", **o}
-    for o in OFFICIALS
-]
 REGISTER = {"type": "RegisterPetition", "command_id": "c-1", "occurred_at": "2021-03-01T09:30:00+08:00",
             "channel": "来访", "subject": "土地征收补偿", "home_township": "town-a", "petitioners": ["P-0001"],
             "number": "2021-000001"}
 FORWARD = {"type": "ForwardCase", "command_id": "c-2", "occurred_at": "2021-03-02T10:00:00+08:00",
            "case": "2021-000001", "to_unit": "town-a"}
-
-
-OPERATOR = ("--operator", "ops-1")
-"""The person at the server's own command line, recorded as 本机操作员 ops-1."""
-
-
-def run(db: str, *args: str, cwd: Path, check: bool = True, who: tuple[str, ...] = OPERATOR
-        ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XINFANG_KEY_FILE": str(cwd / "ledger.key")}
-    for variable in ("XINFANG_DATABASE_URL", "XINFANG_TOKEN", "XINFANG_OPERATOR"):
-        env.pop(variable, None)
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", "--db", db, *who, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
-    if check and done.returncode != 0:
-        raise AssertionError(f"exit {done.returncode}: {done.stderr}\n{done.stdout}")
-    return done
-
-
-def jsonl(path: Path, *lines: object) -> Path:
-    path.write_text("".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
-                            for line in lines), encoding="utf-8")
-    return path
-
-
-def size(db: str, cwd: Path) -> int:
-    return int(json.loads(run(db, "--json", "summary", cwd=cwd).stdout)["events"])
-
-
-@pytest.fixture
-def county(database_url: str, tmp_path: Path) -> str:
-    run(database_url, "init", cwd=tmp_path)
-    run(database_url, "apply", str(jsonl(tmp_path / "county.jsonl", *COUNTY)), cwd=tmp_path)
-    return database_url
 
 
 def test_init_makes_a_private_signing_key(county: str, tmp_path: Path) -> None:
@@ -101,14 +58,9 @@ def test_applying_the_same_file_twice_writes_nothing_the_second_time(county: str
     assert size(county, tmp_path) == before
 
 
-def clerk_token(county: str, cwd: Path) -> str:
-    created = run(county, "--json", "token", "create", "--role", "clerk", "--unit", "xfj", "--actor", "clerk-9", cwd=cwd)
-    return str(json.loads(created.stdout)["token"])
-
-
 def test_imported_events_carry_their_batch_and_the_timeline_shows_who_and_when(county: str, tmp_path: Path) -> None:
     run(county, "apply", "--batch", "migration-1", str(jsonl(tmp_path / "m.jsonl", REGISTER, FORWARD)), cwd=tmp_path,
-        who=("--token", clerk_token(county, tmp_path)))
+        who=("--token", token(county, tmp_path, "clerk", "xfj", "clerk-9")))
     shown = json.loads(run(county, "--json", "case", "show", "2021-000001", cwd=tmp_path).stdout)
     assert shown["case"]["stage"] == "待受理"
     timeline = shown["timeline"]
