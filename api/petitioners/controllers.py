@@ -35,9 +35,15 @@ class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """销毁结果。``erased_now`` 仅当本次销毁了密钥、且数据库文件中已无其任何副本时为 true。"""
+
     ref: str
     status: Literal["erased"]
     erased_now: bool
+    pending: bool
+    """密钥已从表中删除，但数据库文件中可能仍有副本（有其他连接持有销毁之前的读快照）：之后自动完成。"""
+    detail: str
+    """中文说明：还剩什么、在哪里、如何完成。"""
 
 
 def _petitioner_of(ctx: ApiContext, actor: Actor, number: str, ref: str) -> None:
@@ -56,7 +62,8 @@ class CasePetitionerController(Controller):
         description="仅限登记员、承办人、领导，且案件须在可见范围内。每次读取先在账本中记录 IdentityRead 事件。",
         guards=[roles(*READERS)],
         sync_to_thread=True,
-        responses=responses(400, 401, 403, 404),
+        responses=responses(400, 401, 403, 404, described={
+            409: "身份信息已损坏（identity-damaged）：密钥或密文校验失败，无法解密"}),
     )
     def read(
         self,
@@ -100,7 +107,8 @@ class PetitionerController(Controller):
         "/{ref:str}",
         summary="销毁信访人身份（管理员）",
         description="在账本中记录 PetitionerIdentityErased，并销毁该信访人的密钥；账本照常验证。"
-        "信访人须出现在你可见的案件中。重复销毁返回 erased_now=false。",
+        "信访人须出现在你可见的案件中。重复销毁返回 erased_now=false。只有数据库文件中已无该密钥的任何副本时"
+        "erased_now 才为 true；有其他连接持有销毁之前的读快照时 pending=true，detail 说明还剩什么，之后自动完成。",
         guards=[roles("admin")],
         sync_to_thread=True,
         status_code=200,
@@ -119,5 +127,7 @@ class PetitionerController(Controller):
         if not any(can_see_case(actor, case, ctx.index) for case in cases):
             raise not_found(f"信访人 {ref} 不存在", code="unknown_petitioner")
         with ctx.write_lock:
-            erased_now = erase(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), reason)
-        return ErasureAnswer(ref=ref, status="erased", erased_now=erased_now)
+            destroyed = erase(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), reason)
+        residue = ctx.vault.finish()
+        return ErasureAnswer(ref=ref, status="erased", erased_now=destroyed and not residue.pending,
+                             pending=residue.pending, detail=residue.detail)
