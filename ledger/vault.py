@@ -19,11 +19,12 @@ the erasure is reported as pending:
 * SQLite: the connection runs with ``secure_delete`` (freed cells and pages are zeroed), and the WAL
   is checkpointed and truncated (``wal_checkpoint(TRUNCATE)``), which a reader's snapshot taken
   before the erasure prevents: then it stays pending, waiting at most 0.1 s for the write lock.
-* PostgreSQL: the old row version stays in the table until ``VACUUM FULL vault_keys`` rewrites it,
-  which the vault runs once no session, prepared transaction or replication slot holds a snapshot
-  from before the erasure (``pg_stat_activity``), with a 0.1 s lock timeout. What the vault cannot
-  reach: WAL segments (until recycled and overwritten; ``CHECKPOINT`` lets them be recycled), WAL
-  archives, base backups and standbys (until rotated).
+* PostgreSQL: the old row version stays in the table until a VACUUM removes it, and its bytes stay
+  in the page's free space until ``VACUUM FULL vault_keys`` rewrites the table. The vault runs both
+  once no session of this database, prepared transaction, replication slot or standby's feedback
+  holds a snapshot from before the erasure (``pg_stat_activity``), with a 0.1 s lock timeout. What
+  the vault cannot reach: WAL segments (until recycled and overwritten; ``CHECKPOINT`` lets them be
+  recycled), WAL archives, base backups and standbys (until rotated).
 
 A surviving copy of a wrapped key is useless without the master key: an erased identity can be
 recovered only by someone holding both a copy made before the erasure (a backup, a WAL segment, a
@@ -284,18 +285,17 @@ class _Sqlite:
 
 
 _SNAPSHOT_HOLDERS = """
-SELECT '会话（进程 ' || pid || '）', backend_xmin::text FROM pg_stat_activity
- WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL
-UNION ALL
-SELECT '会话（进程 ' || pid || '）', backend_xid::text FROM pg_stat_activity
- WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL) AND backend_xid IS NOT NULL
+SELECT '会话（进程 ' || pid || '）', x::text FROM pg_stat_activity, LATERAL (VALUES (backend_xmin), (backend_xid)) AS t (x)
+ WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL) AND x IS NOT NULL
 UNION ALL
 SELECT '预备事务 ' || gid, transaction::text FROM pg_prepared_xacts WHERE database = current_database()
 UNION ALL
 SELECT '复制槽 ' || slot_name, xmin::text FROM pg_replication_slots
  WHERE xmin IS NOT NULL AND (database = current_database() OR database IS NULL)
 """
-"""Everything that can keep VACUUM from removing a row version: snapshots and transactions (32-bit ids)."""
+"""What keeps a plain VACUUM from removing a row version (32-bit ids): snapshots and transactions of
+this database, replication feedback (walsenders have no database), prepared transactions, slots.
+Autovacuum workers count too, although a vacuuming one would not: erring towards "pending"."""
 
 _MAY_VACUUM = """
 SELECT pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE')
@@ -322,7 +322,7 @@ class _Postgres:
     )
     pending: ClassVar[str] = (
         "密钥已从表中删除，但{reason}，vault_keys 表文件中仍有含密钥的旧行版本，销毁尚未完成。"
-        "待其结束后，下一次使用身份信息库时自动完成（执行 VACUUM FULL vault_keys）；也可运行 xinfang petitioner erase --finish。"
+        "待其结束后，下一次使用身份信息库时自动完成（执行 VACUUM 与 VACUUM FULL vault_keys）；也可运行 xinfang petitioner erase --finish。"
     )
     _SCHEMA_LOCK: ClassVar[int] = 0x78_69_6E_66_76_61_75  # "xinfvau": serialises concurrent CREATE TABLE
 
@@ -369,7 +369,7 @@ class _Postgres:
         return moment
 
     def purge(self, mark: int, wait_ms: int) -> str | None:
-        """``VACUUM FULL vault_keys`` once nothing can still see a row version from before ``mark``."""
+        """VACUUM, then VACUUM FULL, vault_keys once nothing can still see a row version from before ``mark``."""
         holders = self.conn.execute(_SNAPSHOT_HOLDERS).fetchall()
         next_xid = int(self.conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0])
         blocking = sorted({who for who, xid in holders if _full_xid(int(xid), next_xid) <= mark})
@@ -379,6 +379,11 @@ class _Postgres:
             return "当前数据库用户不是 vault_keys 表或数据库的所有者，无权执行 VACUUM FULL vault_keys（请所有者执行）"
         self.conn.execute(f"SET lock_timeout = {max(wait_ms, 1)}")
         try:
+            # A plain VACUUM removes the old row versions (its horizon is this database's; FREEZE makes it
+            # wait for a page another session has pinned instead of skipping it); their bytes stay in the
+            # pages' free space until VACUUM FULL rewrites the table. VACUUM FULL alone would not do:
+            # its own snapshot is as old as the oldest transaction of any database on the server.
+            self.conn.execute("VACUUM (FREEZE, DISABLE_PAGE_SKIPPING) vault_keys")
             self.conn.execute("VACUUM FULL vault_keys")
         except psycopg.errors.LockNotAvailable:
             return "其他会话正在使用 vault_keys 表"
