@@ -41,6 +41,7 @@ from ledger.vault import (
 from ledger.vault_key import MasterKeyError, create_master_key, master_key_path
 from schemas.common import Actor
 from schemas.identity import PetitionerIdentity
+from support.outside import database_bytes, sql
 from support.postgres import postgres_database
 
 PETITIONER = PetitionerIdentity(
@@ -76,17 +77,13 @@ def postgres_url(postgres_admin: str) -> Iterator[str]:
         yield url
 
 
-def _sqlite_database(path: Path) -> Database:
-    def query(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        conn = sqlite3.connect(path)
-        try:
-            with conn:
-                return conn.execute(statement, params).fetchall()
-        finally:
-            conn.close()
+def _query(url: str) -> Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]:
+    return lambda statement, params=(): sql(url, statement, *params)
 
+
+def _sqlite_database(path: Path) -> Database:
     def storage() -> bytes:
-        return b"".join(f.read_bytes() for f in sorted(path.parent.glob(path.name + "*")))
+        return database_bytes(path)
 
     def hold() -> tuple[Callable[[], None], None]:
         reader = sqlite3.connect(path, isolation_level=None)
@@ -99,15 +96,10 @@ def _sqlite_database(path: Path) -> Database:
 
         return release, None
 
-    return Database(f"sqlite:///{path}", query, storage, hold)
+    return Database(f"sqlite:///{path}", _query(f"sqlite:///{path}"), storage, hold)
 
 
 def _postgres_database(url: str) -> Database:
-    def query(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with psycopg.connect(url, autocommit=True) as conn:
-            cursor = conn.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
-            return cursor.fetchall() if cursor.description else []
-
     def storage() -> bytes:
         with psycopg.connect(url, autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pageinspect'").fetchone():
@@ -130,7 +122,7 @@ def _postgres_database(url: str) -> Database:
 
         return release, reader.info.backend_pid
 
-    return Database(url, query, storage, hold)
+    return Database(url, _query(url), storage, hold)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -551,6 +543,7 @@ def test_an_erasure_under_a_held_snapshot_is_pending_until_no_copy_remains(fresh
                 assert "读快照" in residue.detail
             assert wrapped in fresh.storage()
             assert vault.get(other) == PETITIONER  # the vault keeps working meanwhile
+            assert vault.finish().pending is True
         finally:
             release()
         assert vault.status(other) == "present"  # the next operation completes the erasure by itself
