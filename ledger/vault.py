@@ -661,5 +661,7 @@ class Vault:
             reason = db.purge(erasure_mark, wait_ms)
             if reason is not None:
                 return Residue(pending=True, detail=db.pending.format(reason=reason))
-            db.execute(f"UPDATE vault_meta SET purged_mark = {db.greatest}(purged_mark, ?) WHERE id = 1", (erasure_mark,))
+            db.execute(
+                f"UPDATE vault_meta SET purged_mark = {db.greatest}(purged_mark, ?) WHERE id = 1", (erasure_mark,)
+            )
         return Residue(pending=False, detail=db.complete)

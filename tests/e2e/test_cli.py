@@ -181,7 +181,8 @@ def test_init_makes_a_private_master_key_and_private_database_files(county: str,
     master = tmp_path / "ledger.vault.key"  # beside the signing key
     assert (master.stat().st_mode & 0o777) == 0o600
     again = json.loads(run(county, "--json", "init", cwd=tmp_path).stdout)
-    assert (again["vault_key_file"], again["vault_key_created"], again["vault_keys_migrated"]) == (str(master), False, 0)
+    assert (again["vault_key_file"], again["vault_key_created"], again["vault_keys_migrated"]) == \
+           (str(master), False, 0)
     if county.startswith("sqlite:///"):
         database = Path(county[len("sqlite:///"):])
         assert {f.stat().st_mode & 0o777 for f in database.parent.glob(database.name + "*")} == {0o600}

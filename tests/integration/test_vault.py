@@ -623,7 +623,8 @@ def _unwrapped_vault(database: Database) -> dict[str, bytes]:
                        (ref, key, "2021-03-01T09:30:00+08:00"))
         database.query("INSERT INTO vault_identities VALUES (?, ?, ?)",
                        (ref, nonce, AESGCM(key).encrypt(nonce, plaintext, ref.encode())))
-    database.query("UPDATE vault_keys SET key = NULL, erased_at = ? WHERE ref = 'P-0003'", ("2021-06-01T10:00:00+08:00",))
+    database.query("UPDATE vault_keys SET key = NULL, erased_at = ? WHERE ref = 'P-0003'",
+                   ("2021-06-01T10:00:00+08:00",))
     return keys
 
 
