@@ -19,13 +19,12 @@ import secrets
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, get_args
 
 import msgspec
 import psycopg
 
-from ledger.config import database_url, is_postgres, sqlite_path
+from ledger.config import create_database_file, database_url, is_postgres, sqlite_path
 from ledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
 from schemas.common import Actor, Role
 
@@ -78,8 +77,7 @@ class TokenStore:
         path = sqlite_path(url)
         try:
             if path is not None:
-                if str(path) != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_database_file(path)
                 self._dialect = "sqlite"
                 self._conn: Any = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
                 self._conn.execute(_DDL["sqlite"])

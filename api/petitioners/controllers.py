@@ -39,9 +39,15 @@ class IdentityWritten(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """销毁结果。``erased_now`` 仅当本次销毁了密钥、且数据库文件中已无其任何副本时为 true。"""
+
     ref: str
     status: Literal["erased"]
     erased_now: bool
+    pending: bool
+    """密钥已从表中删除，但数据库文件中可能仍有副本（有其他连接持有销毁之前的读快照）：之后自动完成。"""
+    detail: str
+    """中文说明：还剩什么、在哪里、如何完成。"""
 
 
 class CasePetitionerController(Controller):
@@ -55,7 +61,8 @@ class CasePetitionerController(Controller):
         "能看到持有单位所登记的非检举案件的单位。被检举的单位、其下级单位和干部一律不可读。"
         "每次读取先在账本中记录 IdentityRead 事件。无权读取与不存在的回答相同（404）。",
         sync_to_thread=True,
-        responses=responses(400, 401, 403, 404),
+        responses=responses(400, 401, 403, 404, described={
+            409: "身份信息已损坏（identity-damaged）：密钥或密文校验失败，无法解密"}),
     )
     def read(
         self,
@@ -100,7 +107,9 @@ class PetitionerController(Controller):
         "/{ref:str}",
         summary="销毁信访人身份",
         description="在账本中记录 PetitionerIdentityErased，并销毁该信访人的密钥；账本照常验证。"
-        "仅限持有该身份信息的单位，或其上级单位的管理员。无权与不存在的回答相同（404）。重复销毁返回 erased_now=false。",
+        "仅限持有该身份信息的单位，或其上级单位的管理员。无权与不存在的回答相同（404）。重复销毁返回 erased_now=false。"
+        "只有数据库文件中已无该密钥的任何副本时 erased_now 才为 true；有其他连接持有销毁之前的读快照时 pending=true，"
+        "detail 说明还剩什么，之后自动完成。",
         sync_to_thread=True,
         status_code=200,
         responses=responses(400, 401, 403, 404, 409),
@@ -113,5 +122,7 @@ class PetitionerController(Controller):
         reason: Annotated[Text, QueryParameter(description="销毁理由（记入账本）", min_length=1, max_length=500)]
         = "信访人依法要求删除个人信息",
     ) -> ErasureAnswer:
-        erased_now = identities.erase(ctx.services, ctx.viewer(actor), ref, reason)
-        return ErasureAnswer(ref=ref, status="erased", erased_now=erased_now)
+        destroyed = identities.erase(ctx.services, ctx.viewer(actor), ref, reason)
+        residue = ctx.services.vault.finish()
+        return ErasureAnswer(ref=ref, status="erased", erased_now=destroyed and not residue.pending,
+                             pending=residue.pending, detail=residue.detail)

@@ -8,6 +8,7 @@ import click
 import msgspec
 
 from ledger import identities
+from ledger.access import require_role
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
 from ledger.errors import InvalidInput
@@ -61,17 +62,38 @@ def show(ctx: Context, ref: str, case: str | None, purpose: str) -> None:
 
 
 @petitioner.command("erase")
-@click.argument("ref")
+@click.argument("ref", required=False)
 @click.option("--reason", default="信访人依法要求删除个人信息", show_default=True, help="销毁理由（记入账本）")
+@click.option("--finish", is_flag=True, help="不销毁新的密钥，只完成此前尚未完成的销毁（清除数据库文件中残留的副本）")
 @click.pass_obj
 @handles_errors
-def erase_identity(ctx: Context, ref: str, reason: str) -> None:
-    """销毁信访人身份密钥：账本照常重放和验证，身份显示为“已销毁”。"""
-    erased_now = identities.erase(ctx.services, ctx.viewer(), ref, reason)
+def erase_identity(ctx: Context, ref: str | None, reason: str, finish: bool) -> None:
+    """销毁信访人身份密钥：账本照常重放和验证，身份显示为“已销毁”。
+
+    只有数据库文件中再无该密钥的副本时才报告“已彻底销毁”；有其他连接持有销毁之前的读快照时报告“尚未完成”，
+    之后自动完成，或用 --finish 完成。
+    """
+    if (ref is None) != finish:
+        raise InvalidInput("请给出信访人编号（销毁其密钥），或只用 --finish（完成此前的销毁），二者选一", code="erase_usage")
+    viewer = ctx.viewer()
+    vault = ctx.services.vault
+    if ref is None:
+        require_role(viewer.actor, {"admin", "operator"}, "完成此前的销毁")
+        residue = vault.finish()
+        if ctx.as_json:
+            print_json({"pending": residue.pending, "detail": residue.detail})
+        else:
+            console.print(f"{'销毁仍未完成' if residue.pending else '没有未完成的销毁'}：{residue.detail}")
+        return
+    destroyed = identities.erase(ctx.services, viewer, ref, reason)
+    residue = vault.finish()
     if ctx.as_json:
-        print_json({"ref": ref, "status": "erased", "erased_now": erased_now})
+        print_json({"ref": ref, "status": "erased", "erased_now": destroyed and not residue.pending,
+                    "pending": residue.pending, "detail": residue.detail})
+    elif residue.pending:
+        console.print(f"信访人 {ref} 的身份密钥{'已从表中删除' if destroyed else '此前已删除'}，但销毁尚未完成：{residue.detail}")
     else:
-        console.print(f"信访人 {ref} 的身份密钥{'已销毁' if erased_now else '此前已销毁，未重复操作'}。")
+        console.print(f"信访人 {ref} 的身份密钥{'已彻底销毁' if destroyed else '此前已销毁，未重复操作'}。{residue.detail}")
 
 
 COMMANDS = (petitioner,)

@@ -10,6 +10,8 @@ from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json, progress, table
 from ledger.integrity.keys import create_key, key_path
 from ledger.log import iter_log
+from ledger.vault import Vault
+from ledger.vault_key import VALUE_VARIABLE, create_master_key
 from schemas.events import EVENTS_BY_NAME, chinese_name
 
 
@@ -17,14 +19,26 @@ from schemas.events import EVENTS_BY_NAME, chinese_name
 @click.pass_obj
 @handles_errors
 def init(ctx: Context) -> None:
-    """建立账本数据表和签名密钥（密钥文件权限 0600，不入数据库）。"""
+    """建立账本数据表、签名密钥和身份信息库主密钥（密钥文件权限 0600，不入数据库）。"""
     ledger = ctx.ledger
     path = key_path(ledger.url)
     made = create_key(path)
+    vault_key, vault_key_made = create_master_key(ledger.url)
+    with Vault.open(ledger.url) as vault:  # creates its tables; wraps keys stored before the master key
+        migrated = vault.migrated
     if ctx.as_json:
-        print_json({"database": ledger.url.split("@")[-1], "key_file": str(path), "key_created": made})
+        print_json({"database": ledger.url.split("@")[-1], "key_file": str(path), "key_created": made,
+                    "vault_key_file": None if vault_key is None else str(vault_key),
+                    "vault_key_created": vault_key_made, "vault_keys_migrated": migrated})
+        return
+    console.print(f"账本已就绪。签名密钥：{path}（{'新建' if made else '已存在，未改动'}）")
+    if vault_key is None:
+        console.print(f"身份信息库主密钥：取自环境变量 {VALUE_VARIABLE}")
     else:
-        console.print(f"账本已就绪。签名密钥：{path}（{'新建' if made else '已存在，未改动'}）")
+        console.print(f"身份信息库主密钥：{vault_key}（{'新建' if vault_key_made else '已存在，未改动'}）"
+                      "——请另行妥善备份，切勿与数据库备份放在一起；丢失后已存的身份信息无法读取")
+    if migrated:
+        console.print(f"已用主密钥重新封装此前存入的 {migrated} 把身份密钥。")
 
 
 @click.command("demo")
@@ -39,6 +53,7 @@ def demo(ctx: Context, count: int, seed: int) -> None:
     summary = build_demo(ctx.db, cases=count, seed=seed, rules_file=ctx.rules_file,
                          progress=lambda items, total: progress(items, total, "生成演示数据"))
     create_key(key_path(ctx.ledger.url))
+    create_master_key(ctx.ledger.url)
     if ctx.as_json:
         print_json(summary)
     else:

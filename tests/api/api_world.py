@@ -23,6 +23,7 @@ from ledger.application import Ledger
 from ledger.bootstrap import bootstrap
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
+from ledger.vault_key import create_master_key
 from schemas.common import Actor
 from support.county import ADMIN, CLERK, START, command, county_setup
 
@@ -92,6 +93,7 @@ VISIBLE: dict[str, set[str]] = {
 
 def build_world(url: str, key_file: Path) -> Iterator[World]:
     create_key(key_file)
+    create_master_key(url)  # beside the signing key: the callers set XINFANG_KEY_FILE
     services = bootstrap(url)
     ledger = services.ledger
     for cmd in county_setup():
