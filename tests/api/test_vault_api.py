@@ -22,7 +22,7 @@ def test_a_damaged_identity_is_a_problem_of_its_own(world: World) -> None:
     [(ciphertext,)] = sql(world.url, "SELECT ciphertext FROM vault_identities WHERE ref = ?", "P-A")
     damaged = bytes(ciphertext)[:-1] + bytes([bytes(ciphertext)[-1] ^ 0x01])
     sql(world.url, "UPDATE vault_identities SET ciphertext = ? WHERE ref = ?", damaged, "P-A")
-    body = problem(world.get("/api/cases/A-1/petitioners/P-A", "clerk"), 409, "identity-damaged")
+    body = problem(world.get("/api/cases/A-1/petitioners/P-A?purpose=核实身份", "clerk"), 409, "identity-damaged")
     assert body["code"] == "identity_damaged" and body["title"] == "身份信息已损坏"
     assert "信访人 P-A 的身份信息密文校验失败" in str(body["detail"])
     catalog = world.get("/problems", None)
@@ -34,7 +34,7 @@ def test_without_the_master_key_identities_are_unavailable_and_the_path_stays_on
 ) -> None:
     master = tmp_path / "ledger.vault.key"  # beside the signing key (see the fixture)
     master.unlink()
-    body = problem(world.get("/api/cases/A-1/petitioners/P-A", "clerk"), 503, "unavailable")
+    body = problem(world.get("/api/cases/A-1/petitioners/P-A?purpose=核实身份", "clerk"), 503, "unavailable")
     assert body["code"] == "vault_key_missing" and "主密钥" in str(body["detail"])
     assert str(tmp_path) not in str(body["detail"])
 
