@@ -34,6 +34,7 @@ import pluggy
 
 from ledger import hooks
 from ledger.calendar import WorkingCalendar
+from ledger.canonical import canonical_json
 from ledger.clocks import case_clocks, due_date
 from ledger.domain.case import Case
 from ledger.errors import ConfigError, PluginFailure
@@ -257,7 +258,7 @@ class RuleSet:
     @cached_property
     def fingerprint(self) -> str:
         """SHA-256 over (name, version, config) of every active plugin, in name order."""
-        payload = msgspec.json.encode([[p.name, p.version, p.config] for p in self.plugins], order="sorted")
+        payload = canonical_json([[p.name, p.version, p.config] for p in self.plugins])
         return hashlib.sha256(payload).hexdigest()
 
     def config_of(self, name: str) -> Any:

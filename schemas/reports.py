@@ -3,7 +3,7 @@
 Every report states what it was computed from (:class:`Basis`): the period (business
 time), the knowledge time ``as_of`` and the log prefix it selects (tree size and root),
 and the rule-set fingerprint. Every figure carries its numerator and denominator and
-the cases behind it. Encoded with sorted keys (``msgspec.json.encode(r, order="sorted")``)
+the cases behind it. Encoded as canonical JSON (``ledger.canonical``: sorted keys, no whitespace),
 the same inputs give the same bytes.
 """
 

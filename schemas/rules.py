@@ -151,7 +151,7 @@ class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
     """Awards of a period as derived from a prefix of the log under a named rule set.
 
     The same events and the same fingerprint give the same bytes
-    (``msgspec.json.encode(report, order="sorted")``).
+    (canonical JSON, ``ledger.canonical``).
     """
 
     period: str

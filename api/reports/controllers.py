@@ -36,7 +36,8 @@ from api.context import ApiContext
 from api.policy import READ_ALL, hidden_as_accused
 from api.problems import ApiProblem, forbidden, responses
 from ledger import appraisal
-from ledger.awards import award_report, encode
+from ledger.awards import award_report
+from ledger.canonical import canonical_json
 from ledger.errors import ConfigError, InvalidInput
 from ledger.facts import parse_as_of, parse_period
 from ledger.integrity.keys import key_path, load_key
@@ -153,7 +154,7 @@ class ReportController(Controller):
         if kind == "xlsx":
             return Response(as_xlsx(report), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": 'attachment; filename="awards.xlsx"'})
-        return Response(encode(report), media_type="application/json")  # type: ignore[return-value]
+        return Response(canonical_json(report), media_type="application/json")  # type: ignore[return-value]
 
     @get(
         "/{name:str}",
@@ -213,7 +214,7 @@ class ReportController(Controller):
             return Response(export.xlsx_bytes(result, with_cases=cases), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
         body = result if cases else export.without_cases(result)
-        return Response(encode(body), media_type="application/json")  # type: ignore[return-value]
+        return Response(canonical_json(body), media_type="application/json")  # type: ignore[return-value]
 
 
 def scoped_unit(ctx: ApiContext, actor: Actor, unit: str | None) -> str | None:

@@ -26,7 +26,8 @@ from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
-from ledger.projections.reports import REPORTS, Inputs, encode, make_report, period_of, report_period
+from ledger.canonical import canonical_json
+from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import PROJECTIONS
 from schemas.reports import Basis, CheckResult, Parameters
@@ -94,7 +95,7 @@ def write_table(report: Any, with_cases: bool) -> None:
 
 def emit(ctx: Context, report: Any, fmt: str, out: Path | None, with_cases: bool) -> None:
     if ctx.as_json or fmt == "json":
-        data = encode(report) + b"\n"
+        data = canonical_json(report) + b"\n"
         if out:
             out.write_bytes(data)
         else:

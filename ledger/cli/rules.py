@@ -64,12 +64,13 @@ def plugins(ctx: Context, local_json: bool) -> None:
 @handles_errors
 def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> None:
     """评定考核期的“三无”等奖励：逐个乡镇、村（社区）和单位列出是否通过、未通过的原因和奖励金额。"""
-    from ledger.awards import award_report, encode
+    from ledger.awards import award_report
+    from ledger.canonical import canonical_json
     from ledger.facts import parse_as_of, parse_period
 
     report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
     if ctx.as_json or local_json:
-        sys.stdout.buffer.write(encode(report) + b"\n")
+        sys.stdout.buffer.write(canonical_json(report) + b"\n")
         sys.stdout.flush()
         return
     for title in dict.fromkeys(v.title for v in report.verdicts):

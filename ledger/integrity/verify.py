@@ -43,9 +43,10 @@ from typing import Any, TypeVar
 import msgspec
 
 from ledger.codec import decode_envelope
+from ledger.canonical import canonical_json
 from ledger.integrity import merkle, note
 from ledger.integrity.tables import Query, Tables, tables_of
-from ledger.store.leaves import ZERO_HASH, Head, Leaf, decode_leaf, encode_leaf
+from ledger.store.leaves import ZERO_HASH, Head, Leaf, decode_leaf
 from schemas.events import PetitionRegistered
 
 __all__ = ["KINDS", "PAGE_BITS", "CheckpointCheck", "Failure", "Report", "verify"]
@@ -145,7 +146,6 @@ class _Head(msgspec.Struct):
 
 _decode_head = msgspec.json.Decoder(_Head).decode
 _decode_envelope_head = msgspec.json.Decoder(Head).decode
-_encode_leaf = msgspec.json.Encoder(order="sorted").encode
 _first = itemgetter(0)
 _LEAF = b"\x00"
 _NODE = b"\x01"
@@ -417,7 +417,7 @@ class _Verifier:
                 actor = actors.get(raw_actor)
                 if actor is None:
                     try:
-                        actor = actors[raw_actor] = _encode_leaf(msgspec.json.decode(raw_actor)).decode()
+                        actor = actors[raw_actor] = canonical_json(msgspec.json.decode(raw_actor)).decode()
                     except msgspec.DecodeError:
                         bad = k
                         break
@@ -651,7 +651,7 @@ class _Verifier:
         prev = ZERO_HASH if latest is None else latest[1]
         if leaf.prev != prev:
             return fail("leaf_changed", f"序号 {k} 的叶子 prev 与同一聚合上一条事件的叶子哈希不符（链条断开）", agg, ver)
-        rebuilt = encode_leaf(Leaf(actor=head.actor, aggregate_id=agg, payload_sha256=leaf.payload_sha256, prev=prev,
+        rebuilt = canonical_json(Leaf(actor=head.actor, aggregate_id=agg, payload_sha256=leaf.payload_sha256, prev=prev,
                                    recorded_at=head.recorded_at, seq=k, type=topic, version=ver))
         if rebuilt != leaf_bytes:
             return fail("leaf_changed", f"序号 {k} 的叶子与由事件重建的叶子不同（操作人或编码被改动）", agg, ver)

@@ -21,6 +21,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, StoredEvent
 
+from ledger.canonical import canonical_json
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "VersionGap",
     "append_leaves",
     "decode_leaf",
-    "encode_leaf",
     "head_of",
     "make_leaf",
     "parse_recorded_at",
@@ -78,7 +78,7 @@ class Head(msgspec.Struct):
 
 
 class Leaf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One leaf's fields; :func:`encode_leaf` gives the bytes that are hashed."""
+    """One leaf's fields; :func:`~ledger.canonical.canonical_json` gives the bytes that are hashed."""
 
     actor: dict[str, Any]
     aggregate_id: str
@@ -115,11 +115,6 @@ NodeRow = tuple[int, int, bytes]
 
 _decode_head = msgspec.json.Decoder(Head).decode
 _decode_leaf = msgspec.json.Decoder(Leaf).decode
-
-
-def encode_leaf(leaf: Leaf) -> bytes:
-    """Canonical bytes: sorted keys at every depth, UTF-8, no whitespace."""
-    return msgspec.json.encode(leaf, order="sorted")
 
 
 def decode_leaf(data: bytes) -> Leaf:
@@ -318,7 +313,7 @@ def append_leaves(
                 f"than the log's last recorded_at {last_time.isoformat()}"
             )
             raise RecordedTimeRegression(msg)
-        leaf = encode_leaf(make_leaf(seq, event, prev.hex() if prev else ZERO_HASH, head))
+        leaf = canonical_json(make_leaf(seq, event, prev.hex() if prev else ZERO_HASH, head))
         hash_ = leaf_hash(leaf)
         nodes.extend(tree.append(hash_))
         leaves.append(LeafRow(seq, event.originator_id, version, leaf, hash_))

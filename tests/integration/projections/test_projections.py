@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, encode, make_report
+from ledger.canonical import canonical_json as encode
+from ledger.projections.reports import Inputs, make_report
 from ledger.projections.runner import VERSIONS, Projector
 from ledger.projections.tables import StalePosition
 from support.county import CLERK, HANDLER, START, case_path, command

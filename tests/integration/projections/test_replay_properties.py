@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, Snapshot, encode
+from ledger.canonical import canonical_json as encode
+from ledger.projections.reports import Inputs, Snapshot
 from ledger.projections.runner import Projector
 from schemas.common import Actor
 from support.county import CLERK, HANDLER, START, command

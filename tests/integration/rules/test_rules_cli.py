@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ledger.awards import encode
+from ledger.canonical import canonical_json as encode
 from ledger.cli import main, output
 from ledger.rules import RuleSet
 

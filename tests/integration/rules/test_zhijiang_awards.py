@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.awards import encode
+from ledger.canonical import canonical_json as encode
 from ledger.testing import DEMO_UNITS, make_rules
 
 TOWNSHIP, VILLAGE, SATISFIED = "三无乡镇", "三无村(社区)", "信访工作人民满意单位"
