@@ -270,7 +270,7 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
     consistent = size == 0
     if size:
         try:
-            proof = projector.proofs.consistency(size, current).path
+            proof = projector.proofs.consistency(size, current).consistency_path
             verify_consistency(size, current, signed_root, current_root, [bytes.fromhex(h) for h in proof])
             consistent = True
         except (ProofError, IntegrityFailure) as exc:

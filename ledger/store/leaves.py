@@ -23,12 +23,12 @@ from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, 
 
 from ledger.canonical import canonical_json
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
+from schemas.proofs import Leaf
 
 __all__ = [
     "APPEND_ONLY_TABLES",
     "ZERO_HASH",
     "Head",
-    "Leaf",
     "LeafRow",
     "NodeRow",
     "RecordedTimeRegression",
@@ -75,19 +75,6 @@ class Head(msgspec.Struct):
     originator_version: int
     recorded_at: str
     actor: dict[str, Any]
-
-
-class Leaf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One leaf's fields; :func:`~ledger.canonical.canonical_json` gives the bytes that are hashed."""
-
-    actor: dict[str, Any]
-    aggregate_id: str
-    payload_sha256: str
-    prev: str
-    recorded_at: str
-    seq: int
-    type: str
-    version: int
 
 
 class LeafRow(NamedTuple):
