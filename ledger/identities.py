@@ -8,36 +8,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
-
-import msgspec
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, NotFound
 from ledger.vault import Vault
 from schemas.commands import COMMANDS_BY_NAME
 from schemas.common import Actor
-from schemas.identity import PetitionerIdentity
-
-
-class Disclosure(msgspec.Struct, frozen=True, kw_only=True):
-    """What a reader got: the identity, or that it was erased; and the id of the recorded read."""
-
-    ref: str
-    status: Literal["present", "erased"]
-    identity: PetitionerIdentity | None = None
-    read: str | None = None
+from schemas.identity import IdentityAnswer
 
 
 def disclose(
     ledger: Ledger, vault: Vault, ref: str, actor: Actor, now: datetime, *, case: str | None = None, purpose: str = ""
-) -> Disclosure:
+) -> IdentityAnswer:
     """Record the read as an event, then read the vault; an erased identity discloses nothing."""
     status = vault.status(ref)
     if status == "unknown":
         raise NotFound(f"信访人 {ref} 没有登记身份信息", code="unknown_petitioner")
     if status == "erased":
-        return Disclosure(ref=ref, status="erased")
+        return IdentityAnswer(ref=ref, status="erased")
     read_id = f"read-{uuid.uuid4().hex}"
     command = COMMANDS_BY_NAME["RecordIdentityRead"](
         command_id=read_id, occurred_at=now, read=read_id, ref=ref, case=case, purpose=purpose
@@ -45,8 +33,8 @@ def disclose(
     ledger.execute(command, actor)
     identity = vault.get(ref)
     if identity is None:  # erased between the two steps: the read is recorded, nothing disclosed
-        return Disclosure(ref=ref, status="erased", read=read_id)
-    return Disclosure(ref=ref, status="present", identity=identity, read=read_id)
+        return IdentityAnswer(ref=ref, status="erased", read=read_id)
+    return IdentityAnswer(ref=ref, status="present", identity=identity, read=read_id)
 
 
 def erase(ledger: Ledger, vault: Vault, ref: str, actor: Actor, now: datetime, reason: str) -> bool:

@@ -42,20 +42,11 @@ from ledger.inputs import explain
 from schemas.common import Flag
 from schemas.events import Event
 from schemas.facts import IncidentFact, PeriodFacts
-from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, TimeLimit
+from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, PluginInfo, TimeLimit
 
 ENTRY_POINT_GROUP = "xinfang.plugins"
 RULES_VARIABLE = "XINFANG_RULES"
 FLAGS: tuple[str, ...] = Flag.__args__  # type: ignore[attr-defined]
-
-
-class PluginInfo(msgspec.Struct, frozen=True):
-    """One active plugin as the fingerprint covers it, and the hooks it implements."""
-
-    name: str
-    version: str
-    hooks: list[str]
-    config: dict[str, Any] = {}
 
 
 class RulesFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

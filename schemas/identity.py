@@ -8,13 +8,13 @@ still replays and verifies.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from schemas.common import Code
 
-__all__ = ["PetitionerIdentity", "PetitionerRef"]
+__all__ = ["ErasureAnswer", "IdentityAnswer", "PetitionerIdentity", "PetitionerRef"]
 
 PetitionerRef = Code
 """信访人编号：the reference events carry instead of the identity (ASCII code, e.g. ``P-2021-000123``)."""
@@ -79,3 +79,20 @@ class PetitionerIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             f"phone={_mask(self.phone, 3, 4)!r}, "
             f"address={_mask(self.address, 6, 0)!r})"
         )
+
+
+class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """信访人身份信息的查阅结果：身份，或已销毁；``read`` 是记录这次查阅的编号（IdentityRead 事件）。"""
+
+    ref: str
+    status: Literal["present", "erased"]
+    identity: PetitionerIdentity | None = None
+    read: str | None = None
+
+
+class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """销毁信访人身份密钥的结果；``erased_now`` 为 false 表示此前已销毁。"""
+
+    ref: str
+    status: Literal["erased"]
+    erased_now: bool

@@ -29,7 +29,12 @@ __all__ = [
 
 Hex = Annotated[str, msgspec.Meta(pattern=r"^(?:[0-9a-f]{2})*$", description="字节串，小写十六进制")]
 Hash = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 摘要，64 位小写十六进制")]
-TreeSize = Annotated[int, msgspec.Meta(ge=0, description="树的叶子数（日志前缀的事件数）")]
+TreeSize = Annotated[int, msgspec.Meta(ge=0, description="树的大小：日志前 tree_size 条事件")]
+
+
+def _doc(text: str) -> msgspec.Meta:
+    """A field's description, shown in ``xinfang schema`` and the OpenAPI document."""
+    return msgspec.Meta(description=text)
 
 
 class Leaf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -39,22 +44,14 @@ class Leaf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     nothing inside a case's shown history can be left out.
     """
 
-    actor: dict[str, Any]
-    """操作人 ``{id, unit, role}``, as stored in the event."""
-    aggregate_id: str
-    """聚合编号（UUID）：案件或其他对象。"""
-    payload_sha256: str
-    """SHA-256 of the stored event bytes (the envelope JSON), hex."""
-    prev: str
-    """Leaf hash of the same aggregate's previous event; 64 zeros for its first."""
-    recorded_at: str
-    """记录时间（服务器时钟，ISO 8601，带时区）；沿 seq 不减。"""
-    seq: int
-    """事件序号，从 0 起，连续：等于 ``leaf_index``。"""
-    type: str
-    """事件类型名（如 ``CaseAccepted``）。"""
-    version: int
-    """该聚合的第几个事件，从 1 起，连续。"""
+    actor: Annotated[dict[str, Any], _doc("操作人 {id, unit, role}，与事件中记录的相同")]
+    aggregate_id: Annotated[str, _doc("聚合编号（UUID）：案件或其他对象")]
+    payload_sha256: Annotated[str, _doc("事件存储字节（信封 JSON）的 SHA-256，十六进制")]
+    prev: Annotated[str, _doc("同一聚合上一事件的叶子哈希，十六进制；首个事件为 64 个 0")]
+    recorded_at: Annotated[str, _doc("记录时间（服务器时钟，ISO 8601，带时区）；沿 seq 不减")]
+    seq: Annotated[int, _doc("事件序号，从 0 起，连续；即 leaf_index")]
+    type: Annotated[str, _doc("事件类型名，如 CaseAccepted")]
+    version: Annotated[int, _doc("该聚合的第几个事件，从 1 起，连续")]
 
 
 class InclusionProof(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -65,54 +62,42 @@ class InclusionProof(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     checkpoint of the same size), not only with ``root_hash``.
     """
 
-    leaf_index: Annotated[int, msgspec.Meta(ge=0)]
-    """叶子位置 = 事件序号 seq。"""
+    leaf_index: Annotated[int, msgspec.Meta(ge=0, description="叶子位置，即事件序号 seq")]
     tree_size: TreeSize
-    leaf: Hex
-    """叶子字节（规范 JSON，见 ``xinfang schema leaf``），十六进制：seq、聚合、版本、类型等从中读取。"""
-    leaf_hash: Hash
-    """SHA-256(0x00 ‖ leaf)."""
-    inclusion_path: list[Hash]
-    """审计路径：兄弟节点哈希，从叶子向上到根。"""
-    root_hash: Hash
-    """大小为 tree_size 的树的根。"""
+    leaf: Annotated[Hex, _doc("叶子字节（十六进制）：规范 JSON，见 xinfang schema leaf；seq、聚合、版本等从中读取")]
+    leaf_hash: Annotated[Hash, _doc("SHA-256(0x00 ‖ 叶子字节)")]
+    inclusion_path: Annotated[list[Hash], _doc("审计路径：兄弟节点哈希，从叶子向上到根")]
+    root_hash: Annotated[Hash, _doc("大小为 tree_size 的树的根")]
 
 
 class ConsistencyProof(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """一致性证明（RFC 9162 §2.1.4）：大小为 ``second`` 的树是大小为 ``first`` 的树的延续。"""
 
-    first: Annotated[int, msgspec.Meta(ge=1)]
-    """旧树大小。"""
-    second: Annotated[int, msgspec.Meta(ge=1)]
-    """新树大小（≥ first）。"""
-    first_hash: Hash
-    """旧树的根。"""
-    second_hash: Hash
-    """新树的根。"""
-    consistency_path: list[Hash]
-    """RFC 9162 §2.1.4.1 的 PROOF(first, D[second])；两树相同时为空。"""
+    first: Annotated[int, msgspec.Meta(ge=1, description="旧树大小")]
+    second: Annotated[int, msgspec.Meta(ge=1, description="新树大小（≥ first）")]
+    first_hash: Annotated[Hash, _doc("旧树的根")]
+    second_hash: Annotated[Hash, _doc("新树的根")]
+    consistency_path: Annotated[list[Hash], _doc("RFC 9162 §2.1.4.1 的 PROOF(first, D[second])；两树相同时为空")]
 
 
 class CaseEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """案件的一个事件：存储的原始字节及其包含证明。"""
 
-    payload: Hex
-    """存储的事件字节（信封 JSON），十六进制；其 SHA-256 即叶子中的 ``payload_sha256``。"""
+    payload: Annotated[Hex, _doc("事件存储的字节（信封 JSON），十六进制；其 SHA-256 即叶子中的 payload_sha256")]
     proof: InclusionProof
 
 
 class CaseProof(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """整件案件（或任一聚合）的证明：每个事件都在同一棵树（``tree_size``、``root_hash``）中。
+    """整件案件（或任一聚合）的证明：按版本排列的每个事件，都在同一棵树（``tree_size``、``root_hash``）中。
 
-    Events come in version order and chain through ``prev``; events recorded after ``tree_size``
-    are not covered (a Merkle log proves presence, not absence).
+    Events chain through ``prev``; events recorded after ``tree_size`` are not covered (a Merkle
+    log proves presence, not absence).
     """
 
-    case: str | None
-    """案件编号；不是案件的聚合为 null。"""
-    aggregate_id: str
+    case: Annotated[str | None, _doc("案件编号；不是案件的聚合为 null")]
+    aggregate_id: Annotated[str, _doc("聚合编号（UUID）")]
     tree_size: TreeSize
-    root_hash: Hash
+    root_hash: Annotated[Hash, _doc("大小为 tree_size 的树的根")]
     events: list[CaseEvent]
 
 
@@ -122,8 +107,7 @@ class CheckpointAnswer(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     tree_size: TreeSize
     root_hash: Hash
-    note: str
-    """C2SP tlog-checkpoint 签名注记原文（根哈希在其中为 base64）。"""
+    note: Annotated[str, _doc("C2SP tlog-checkpoint 签名注记原文（其中的根哈希为 base64）")]
 
 
 class VerifierKeyAnswer(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,14 +10,22 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.cases.schemas import CaseCommand, CasePage, CaseSummary, OverdueBoard, OverdueItem, UnitCount
 from api.context import ApiContext
 from api.policy import can_see_case
 from api.problems import READ, WRITE, ApiProblem, not_found, responses
 from ledger.domain.case import Case, Stage
-from schemas.commands import COMMANDS_BY_NAME, Command
+from schemas.commands import COMMANDS_BY_NAME, CaseCommand, Command
 from schemas.common import Actor, CaseNumber, Channel, Code, Flag
-from schemas.views import CaseView, CommandResult, TimelineEntry
+from schemas.views import (
+    CasePage,
+    CaseSummary,
+    CaseView,
+    CommandResult,
+    OverdueBoard,
+    OverdueItem,
+    TimelineEntry,
+    UnitCount,
+)
 
 RegisterPetition: Any = COMMANDS_BY_NAME["RegisterPetition"]
 

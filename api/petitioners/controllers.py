@@ -6,9 +6,8 @@ case, which petitioner); if that write fails, nothing is disclosed.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -20,24 +19,9 @@ from api.policy import IDENTITY_READERS, can_see_case
 from api.problems import not_found, responses
 from ledger.identities import disclose, erase
 from schemas.common import Actor, CaseNumber, Code, Text
-from schemas.identity import PetitionerIdentity
+from schemas.identity import ErasureAnswer, IdentityAnswer, PetitionerIdentity
 
 READERS = tuple(sorted(IDENTITY_READERS))
-
-
-class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """信访人身份信息；``read`` 是记录这次查阅的编号（身份信息查阅记录）。"""
-
-    ref: str
-    status: Literal["present", "erased"]
-    identity: PetitionerIdentity | None
-    read: str | None = None
-
-
-class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    ref: str
-    status: Literal["erased"]
-    erased_now: bool
 
 
 def _petitioner_of(ctx: ApiContext, actor: Actor, number: str, ref: str) -> None:
@@ -68,8 +52,7 @@ class CasePetitionerController(Controller):
     ) -> IdentityAnswer:
         _petitioner_of(ctx, actor, number, ref)
         with ctx.write_lock:
-            seen = disclose(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), case=number, purpose=purpose)
-        return IdentityAnswer(ref=ref, status=seen.status, identity=seen.identity, read=seen.read)
+            return disclose(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), case=number, purpose=purpose)
 
     @put(
         "/{ref:str}",
@@ -89,7 +72,7 @@ class CasePetitionerController(Controller):
     ) -> IdentityAnswer:
         _petitioner_of(ctx, actor, number, ref)
         ctx.vault.put(ref, data)
-        return IdentityAnswer(ref=ref, status="present", identity=None)
+        return IdentityAnswer(ref=ref, status="present")
 
 
 class PetitionerController(Controller):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -17,31 +16,11 @@ from api.problems import WRITE, not_found, responses
 from schemas.commands import COMMANDS_BY_NAME
 from schemas.common import Actor, Code
 from schemas.events import OfficialRegistered, UnitRegistered
-from schemas.views import CommandResult
+from schemas.views import CommandResult, OfficialView, UnitView
 
 RegisterUnit: Any = COMMANDS_BY_NAME["RegisterUnit"]
 RegisterOfficial: Any = COMMANDS_BY_NAME["RegisterOfficial"]
 READ_ONE = (400, 401, 404)
-
-
-class UnitView(msgspec.Struct, frozen=True, kw_only=True):
-    """单位：编码、名称、类别、上级单位、乡镇类别。"""
-
-    code: str
-    name: str
-    kind: str
-    parent: str | None
-    township_class: str | None
-    children: list[str]
-
-
-class OfficialView(msgspec.Struct, frozen=True, kw_only=True):
-    """干部：编码、姓名、所在单位、职务。"""
-
-    code: str
-    name: str
-    unit: str
-    title: str
 
 
 def _unit(ctx: ApiContext, unit: UnitRegistered) -> UnitView:

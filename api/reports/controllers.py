@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
@@ -44,7 +43,15 @@ from ledger.integrity.keys import key_path, load_key
 from ledger.projections import export
 from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from schemas.common import Actor, Code
-from schemas.reports import AccountabilityReport, Appraisal, BoardReport, CheckResult, IndicatorReport, Parameters
+from schemas.reports import (
+    AccountabilityReport,
+    Appraisal,
+    AppraisalRequest,
+    BoardReport,
+    CheckResult,
+    IndicatorReport,
+    Parameters,
+)
 from schemas.rules import AwardReport
 
 CSV = export.CSV
@@ -241,21 +248,6 @@ def withheld(ctx: ApiContext, actor: Actor) -> frozenset[str]:
 
 
 # ── Appraisals ───────────────────────────────────────────────────────────────
-
-
-class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """考核请求：与 xinfang appraise 相同。"""
-
-    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
-    start: date | None = msgspec.field(default=None, name="from")
-    """考核期开始日（含）。"""
-    end: date | None = msgspec.field(default=None, name="to")
-    """考核期结束日（含）。"""
-    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
-    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
-    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
 
 
 @dataclass

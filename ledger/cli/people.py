@@ -15,7 +15,7 @@ from ledger.errors import InvalidInput
 from ledger.identities import disclose, erase
 from ledger.inputs import explain
 from ledger.vault import Vault
-from schemas.identity import PetitionerIdentity
+from schemas.identity import ErasureAnswer, PetitionerIdentity
 
 
 @click.group("petitioner")
@@ -52,7 +52,7 @@ def show(ctx: Context, ref: str, case: str | None, purpose: str, actor_id: str, 
     with Vault.open(ctx.ledger.url) as vault:
         seen = disclose(ctx.ledger, vault, ref, actor, china_now(), case=case, purpose=purpose)
     if ctx.as_json:
-        print_json({"ref": ref, "status": seen.status, "identity": seen.identity})
+        print_json(seen)
     elif seen.identity is None:
         console.print(f"信访人 {ref}：身份信息已销毁。")
     else:
@@ -72,7 +72,7 @@ def erase_identity(ctx: Context, ref: str, reason: str, actor_id: str, actor_uni
     with Vault.open(ctx.ledger.url) as vault:
         erased_now = erase(ctx.ledger, vault, ref, actor, china_now(), reason)
     if ctx.as_json:
-        print_json({"ref": ref, "status": "erased", "erased_now": erased_now})
+        print_json(ErasureAnswer(ref=ref, status="erased", erased_now=erased_now))
     else:
         console.print(f"信访人 {ref} 的身份密钥{'已销毁' if erased_now else '此前已销毁，未重复操作'}。")
 

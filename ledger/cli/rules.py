@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ledger.cli.output import console, print_json, table
 from ledger.domain.case import CHINA
+from schemas.rules import RuleSetInfo
 
 
 def json_flag(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,8 +41,8 @@ def plugins(ctx: Context, local_json: bool) -> None:
     """列出生效的规则插件：版本、实现的钩子、配置和规则集指纹。"""
     rules = ctx.rules
     if ctx.as_json or local_json:
-        print_json({"fingerprint": rules.fingerprint, "rules_file": rules.source, "blocked": rules.blocked,
-                    "plugins": rules.plugins})
+        print_json(RuleSetInfo(fingerprint=rules.fingerprint, rules_file=rules.source, blocked=rules.blocked,
+                               plugins=rules.plugins))
         return
     grid = Table(title="规则插件", title_justify="left")
     for header in ("插件", "版本", "钩子", "配置"):

@@ -13,6 +13,7 @@ from ledger.log import iter_log
 from ledger.tokens import TokenStore
 from schemas import events as ev
 from schemas.common import Actor
+from schemas.tokens import IssuedToken
 
 DEMO_LABEL = "demo"
 APP_FACTORY = "api.app:app_from_environment"
@@ -64,7 +65,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, a
     if demo_tokens:
         issued = issue_demo_tokens(ctx)
         if ctx.as_json:
-            print_json([{"token": t, "actor": a} for a, t in issued])
+            print_json([IssuedToken(token=t, actor=a) for a, t in issued])
         else:
             console.print("演示令牌（请求头 Authorization: Bearer <令牌>；重新启动会换发）：")
             console.print("  角色       单位       令牌")

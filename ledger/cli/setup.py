@@ -11,6 +11,7 @@ from ledger.cli.output import console, print_json, progress, table
 from ledger.integrity.keys import create_key, key_path
 from ledger.log import iter_log
 from schemas.events import EVENTS_BY_NAME, chinese_name
+from schemas.views import LogSummary, SetupAnswer
 
 
 @click.command("init")
@@ -22,7 +23,7 @@ def init(ctx: Context) -> None:
     path = key_path(ledger.url)
     made = create_key(path)
     if ctx.as_json:
-        print_json({"database": ledger.url.split("@")[-1], "key_file": str(path), "key_created": made})
+        print_json(SetupAnswer(database=ledger.url.split("@")[-1], key_file=str(path), key_created=made))
     else:
         console.print(f"账本已就绪。签名密钥：{path}（{'新建' if made else '已存在，未改动'}）")
 
@@ -41,7 +42,7 @@ def demo(ctx: Context, count: int, seed: int) -> None:
     if ctx.as_json:
         print_json(summary)
     else:
-        console.print(f"演示账本已生成：{summary['events']} 条事件，{summary['cases']} 件信访事项。")
+        console.print(f"演示账本已生成：{summary.events} 条事件，{summary.cases} 件信访事项。")
 
 
 @click.command("summary")
@@ -53,7 +54,7 @@ def summary(ctx: Context) -> None:
     total = recorder.tree_size()
     counts = Counter(row.topic for row in progress(iter_log(recorder), total, "统计中"))
     if ctx.as_json:
-        print_json({"events": total, "by_type": dict(sorted(counts.items()))})
+        print_json(LogSummary(events=total, by_type=dict(sorted(counts.items()))))
         return
     console.print(f"账本共有 {total} 条事件。")
     rows = [(chinese_name(EVENTS_BY_NAME[t]), t, n) for t, n in counts.most_common()]

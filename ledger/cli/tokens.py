@@ -9,6 +9,7 @@ from ledger.cli.cases import make_actor
 from ledger.cli.output import console, errors, print_json, table
 from ledger.tokens import ISSUABLE_ROLES, TokenStore
 from schemas.common import ROLE_NAMES
+from schemas.tokens import IssuedToken, RevokedTokens
 
 
 @click.group("token")
@@ -31,7 +32,7 @@ def create(ctx: Context, role: str, unit: str, actor_id: str | None, label: str)
     with TokenStore(ctx.ledger.url) as store:
         secret = store.create(actor, label=label)
     if ctx.as_json:
-        print_json({"token": secret, "actor": actor})
+        print_json(IssuedToken(token=secret, actor=actor))
     else:
         console.print(f"已签发令牌（{ROLE_NAMES[role]}，单位 {unit}，操作人 {actor.id}）。只显示这一次，请妥善保存：")
         console.print(secret)
@@ -61,7 +62,7 @@ def revoke(ctx: Context, token_id: str) -> None:
     with TokenStore(ctx.ledger.url) as store:
         count = store.revoke(token_id)
     if ctx.as_json:
-        print_json({"revoked": count})
+        print_json(RevokedTokens(revoked=count))
     else:
         console.print(f"已吊销 {count} 个令牌。")
 
