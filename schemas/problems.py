@@ -16,7 +16,7 @@ class FieldError(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None = None
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """问题详情（RFC 9457）：type 为稳定的英文标识，title 与 detail 为中文。"""
 
     type: str
