@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ledger.canonical import canonical_json
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
-from ledger.canonical import canonical_json
 from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import PROJECTIONS

@@ -120,7 +120,8 @@ class Checkpoints:
             if old_size > 0:
                 try:
                     proof = self.proofs.consistency(old_size, size)
-                    merkle.verify_consistency(old_size, size, old_root, root, [bytes.fromhex(h) for h in proof.consistency_path])
+                    path = [bytes.fromhex(h) for h in proof.consistency_path]
+                    merkle.verify_consistency(old_size, size, old_root, root, path)
                 except (merkle.ProofError, IntegrityFailure) as exc:
                     raise IntegrityFailure(
                         f"当前的树不是已签发检查点 #{latest.id}（大小 {old_size}）的延续，拒绝签发：{exc}。"

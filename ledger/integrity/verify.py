@@ -42,8 +42,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ledger.codec import decode_envelope
 from ledger.canonical import canonical_json
+from ledger.codec import decode_envelope
 from ledger.integrity import merkle, note
 from ledger.integrity.tables import Query, Tables, tables_of
 from ledger.store.leaves import ZERO_HASH, Head, decode_leaf

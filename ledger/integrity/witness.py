@@ -117,7 +117,8 @@ class ApiSource:
 
     def consistency(self, first: int, second: int) -> ConsistencyProof:
         try:
-            return msgspec.json.decode(self._get("consistency", {"first": first, "second": second}), type=ConsistencyProof)
+            answer = self._get("consistency", {"first": first, "second": second})
+            return msgspec.json.decode(answer, type=ConsistencyProof)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise LedgerError(f"账本接口返回的一致性证明格式不对：{exc}", code="api_error") from None
 
