@@ -36,6 +36,7 @@ from ledger.errors import (
 from ledger.inputs import explain
 from ledger.vault import IdentityDamaged, IdentityErased, InvalidIdentity, InvalidReference, UnknownPetitioner
 from ledger.vault_key import MasterKeyError
+from schemas.problems import Problem
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("xinfang.api")
@@ -75,29 +76,6 @@ CATALOG: dict[str, ProblemType] = {
         ProblemType("unavailable", 503, "服务暂不可用", "数据库或其他依赖暂不可用，请稍后重试。"),
     )
 }
-
-
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    """One invalid field or parameter."""
-
-    message: str
-    key: str | None = None
-    source: str | None = None
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """问题详情（RFC 9457）：type 为稳定的英文标识，title 与 detail 为中文。"""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    current_version: int | None = None
-    """Only on ``stale-version``: the version the object has now."""
-    errors: list[FieldError] | None = None
-    """Only on ``malformed-request``: each invalid field or parameter."""
 
 
 class ApiProblem(Exception):

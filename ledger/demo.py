@@ -45,6 +45,7 @@ from ledger.domain.case import CHINA, business_day
 from ledger.errors import InvalidInput, LedgerError
 from schemas.commands import AnyCommand, Command
 from schemas.common import Actor
+from schemas.views import DemoSummary
 
 Progress = Callable[[Iterable[Any], int], Iterable[Any]]
 
@@ -1053,7 +1054,7 @@ def _submit(ledger: Ledger, clock: SimulatedClock, submissions: list[Submission]
 
 
 def build_demo(url: str | None, *, cases: int, seed: int, progress: Progress,
-               rules_file: str | None = None) -> dict[str, Any]:
+               rules_file: str | None = None) -> DemoSummary:
     """Build 示范县's 2021 in the (empty) ledger at ``url``; the same seed gives the same ledger.
 
     Returns a summary: events written by type, items, units, officials, and ``refused`` (always
@@ -1072,16 +1073,16 @@ def build_demo(url: str | None, *, cases: int, seed: int, progress: Progress,
             )
         written = _submit(services.ledger, clock, submissions, progress)
     last = submissions[-1].step.submitted
-    return {
-        "events": sum(written.values()),
-        "cases": written["PetitionRegistered"],
-        "units": size["units"],
-        "officials": size["officials"],
-        "refused": 0,
-        "seed": seed,
-        "year": YEAR,
-        "backdating_unit": BACKDATING_UNIT,
-        "migration_batch": MIGRATION_BATCH,
-        "last_recorded_at": last.isoformat(),
-        "by_type": dict(sorted(written.items())),
-    }
+    return DemoSummary(
+        events=sum(written.values()),
+        cases=written["PetitionRegistered"],
+        units=size["units"],
+        officials=size["officials"],
+        refused=0,
+        seed=seed,
+        year=YEAR,
+        backdating_unit=BACKDATING_UNIT,
+        migration_batch=MIGRATION_BATCH,
+        last_recorded_at=last.isoformat(),
+        by_type=dict(sorted(written.items())),
+    )

@@ -13,28 +13,17 @@ Every entry point (CLI, HTTP API, web pages) goes through here, so that:
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
-import msgspec
 
 from ledger.access import Viewer
 from ledger.bootstrap import Services
 from ledger.errors import LedgerError, NotFound
 from schemas.commands import COMMANDS_BY_NAME
-from schemas.identity import PetitionerIdentity
+from schemas.identity import IdentityAnswer, PetitionerIdentity
 
 RecordIdentity = COMMANDS_BY_NAME["RecordIdentity"]
 RecordIdentityRead = COMMANDS_BY_NAME["RecordIdentityRead"]
 EraseIdentity = COMMANDS_BY_NAME["EraseIdentity"]
-
-
-class Disclosure(msgspec.Struct, frozen=True, kw_only=True):
-    """What a reader got: the identity, or that it was erased; and the id of the recorded read."""
-
-    ref: str
-    status: Literal["present", "erased"]
-    identity: PetitionerIdentity | None = None
-    read: str | None = None
 
 
 def store(services: Services, viewer: Viewer, ref: str, identity: PetitionerIdentity, *,
@@ -50,7 +39,7 @@ def store(services: Services, viewer: Viewer, ref: str, identity: PetitionerIden
 
 
 def disclose(services: Services, viewer: Viewer, ref: str, *, case: str | None = None,
-             purpose: str = "") -> Disclosure:
+             purpose: str = "") -> IdentityAnswer:
     """Record the read as an event, then read the vault; an erased identity discloses nothing."""
     services.access.require_identity(viewer, ref, "read", case=case, purpose=purpose)
     vault = services.vault
@@ -58,15 +47,15 @@ def disclose(services: Services, viewer: Viewer, ref: str, *, case: str | None =
     if status == "unknown":
         raise NotFound(f"信访人 {ref} 没有登记身份信息", code="unknown_petitioner")
     if status == "erased":
-        return Disclosure(ref=ref, status="erased")
+        return IdentityAnswer(ref=ref, status="erased")
     read_id = f"read-{uuid.uuid4().hex}"
     command = RecordIdentityRead(command_id=read_id, occurred_at=services.clock(), read=read_id, ref=ref, case=case,
                                  purpose=purpose)
     services.record(command, viewer.actor)
     identity = vault.get(ref)
     if identity is None:  # erased between the two steps: the read is recorded, nothing disclosed
-        return Disclosure(ref=ref, status="erased", read=read_id)
-    return Disclosure(ref=ref, status="present", identity=identity, read=read_id)
+        return IdentityAnswer(ref=ref, status="erased", read=read_id)
+    return IdentityAnswer(ref=ref, status="present", identity=identity, read=read_id)
 
 
 def erase(services: Services, viewer: Viewer, ref: str, reason: str) -> bool:

@@ -34,6 +34,7 @@ import pluggy
 
 from ledger import hooks
 from ledger.calendar import WorkingCalendar
+from ledger.canonical import canonical_json
 from ledger.clocks import case_clocks, due_date
 from ledger.domain.case import Case
 from ledger.errors import ConfigError, PluginFailure
@@ -41,20 +42,11 @@ from ledger.inputs import explain
 from schemas.common import Flag
 from schemas.events import Event
 from schemas.facts import IncidentFact, PeriodFacts
-from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, TimeLimit
+from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, PluginInfo, TimeLimit
 
 ENTRY_POINT_GROUP = "xinfang.plugins"
 RULES_VARIABLE = "XINFANG_RULES"
 FLAGS: tuple[str, ...] = Flag.__args__  # type: ignore[attr-defined]
-
-
-class PluginInfo(msgspec.Struct, frozen=True):
-    """One active plugin as the fingerprint covers it, and the hooks it implements."""
-
-    name: str
-    version: str
-    hooks: list[str]
-    config: dict[str, Any] = {}
 
 
 class RulesFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -257,7 +249,7 @@ class RuleSet:
     @cached_property
     def fingerprint(self) -> str:
         """SHA-256 over (name, version, config) of every active plugin, in name order."""
-        payload = msgspec.json.encode([[p.name, p.version, p.config] for p in self.plugins], order="sorted")
+        payload = canonical_json([[p.name, p.version, p.config] for p in self.plugins])
         return hashlib.sha256(payload).hexdigest()
 
     def config_of(self, name: str) -> Any:

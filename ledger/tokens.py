@@ -21,12 +21,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-import msgspec
 import psycopg
 
 from ledger.config import create_database_file, database_url, is_postgres, sqlite_path
 from ledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
 from schemas.common import Actor, Role
+from schemas.tokens import TokenInfo
 
 PREFIX = "xft_"
 ISSUABLE_ROLES: tuple[str, ...] = tuple(r for r in get_args(Role) if r not in ("system", "operator"))
@@ -51,16 +51,6 @@ _DDL = {
         revoked_at TIMESTAMPTZ)""",
 }
 _SCHEMA_LOCK = 0x78_69_6E_66_74_6F_6B  # "xinftok": serialises concurrent CREATE TABLE on PostgreSQL
-
-
-class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One issued token as listed: never the secret, only a short prefix of its hash."""
-
-    id: str
-    actor: Actor
-    label: str
-    created_at: str
-    revoked: bool
 
 
 def hash_token(token: str) -> str:

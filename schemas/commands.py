@@ -139,4 +139,9 @@ globals().update(COMMANDS_BY_NAME)
 AnyCommand = Union[COMMAND_TYPES]  # type: ignore[valid-type]  # noqa: UP007
 """The tagged union of every command type (tag field ``type``)."""
 
+CASE_COMMAND_TYPES = tuple(c for c in COMMAND_TYPES if c.event.aggregate == "case" and c.event.key_field is None)
+CaseCommand = Union[CASE_COMMAND_TYPES]  # type: ignore[valid-type]  # noqa: UP007
+"""The commands addressed to an existing case (tag ``type``); ``POST /api/cases/{number}/commands``
+requires ``case`` to equal the path's number."""
+
 command_decoder = msgspec.json.Decoder(AnyCommand)

@@ -3,13 +3,14 @@
 Every report states what it was computed from (:class:`Basis`): the period (business
 time), the knowledge time ``as_of`` and the log prefix it selects (tree size and root),
 and the rule-set fingerprint. Every figure carries its numerator and denominator and
-the cases behind it. Encoded with sorted keys (``msgspec.json.encode(r, order="sorted")``)
+the cases behind it. Encoded as canonical JSON (``ledger.canonical``: sorted keys, no whitespace),
 the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Any
 
 import msgspec
 
@@ -37,7 +38,7 @@ class Tally(msgspec.Struct, frozen=True, kw_only=True):
 class PluginRef(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     version: str
-    config: dict[str, object] = {}
+    config: dict[str, Any] = {}
 
 
 class Parameters(msgspec.Struct, frozen=True, kw_only=True):
@@ -367,8 +368,8 @@ class Difference(msgspec.Struct, frozen=True, kw_only=True):
     """One figure that differs between an appraisal and its re-derivation."""
 
     path: str
-    recorded: object
-    derived: object
+    recorded: Any
+    derived: Any
 
 
 class Damage(msgspec.Struct, frozen=True, kw_only=True):
@@ -405,3 +406,29 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     differences: list[Difference]
     reasons: list[str]
     """Why, in Chinese."""
+
+
+class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """考核请求：与 xinfang appraise 相同。"""
+
+    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
+    start: date | None = msgspec.field(default=None, name="from")
+    """考核期开始日（含）。"""
+    end: date | None = msgspec.field(default=None, name="to")
+    """考核期结束日（含）。"""
+    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
+    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
+    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
+
+
+class AppraisalWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang appraise --out FILE --json``：写出的考核文件及其依据。"""
+
+    file: str
+    tree_size: int
+    root: str
+    rules_fingerprint: str
+    as_of: datetime | None
+    awards_total: int

@@ -8,7 +8,7 @@ host (:class:`ledger.rules.RuleSet`) checks their type and stamps the plugin's n
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -151,7 +151,7 @@ class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
     """Awards of a period as derived from a prefix of the log under a named rule set.
 
     The same events and the same fingerprint give the same bytes
-    (``msgspec.json.encode(report, order="sorted")``).
+    (canonical JSON, ``ledger.canonical``).
     """
 
     period: str
@@ -163,3 +163,21 @@ class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
     verdicts: list[AwardVerdict]
     total: int
     """Sum of the awards, in 元."""
+
+
+class PluginInfo(msgspec.Struct, frozen=True):
+    """One active plugin as the fingerprint covers it, and the hooks it implements."""
+
+    name: str
+    version: str
+    hooks: list[str]
+    config: dict[str, Any] = {}
+
+
+class RuleSetInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang plugins --json``：生效的规则插件、规则配置文件、被屏蔽的插件和规则集指纹。"""
+
+    fingerprint: str
+    rules_file: str | None
+    blocked: list[str]
+    plugins: list[PluginInfo]

@@ -1,4 +1,5 @@
-"""Views: what the ledger answers — command results, case views and timelines."""
+"""Views: what the ledger answers — command results, case views and timelines, case lists and the overdue
+board, units and officials, the live feed, and the log's summary."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from schemas.common import Actor
-from schemas.events import AnyEvent
+from schemas.events import AnyEvent, Envelope
 from schemas.rules import Clock
 
 
@@ -64,6 +65,13 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: list[str]
     """Steps of statutory (``duty``) clocks past due; missed local targets are warnings, not listed."""
     rules_fingerprint: str
+
+
+class CaseDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """一件案件及其时间线（``xinfang case show --json``）。"""
+
+    case: CaseView
+    timeline: list[TimelineEntry]
 
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,3 +160,87 @@ class OfficialView(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     unit: str
     title: str
+
+
+class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """新事件推送（``/api/feed``）中一条消息的 ``data``（JSON）。"""
+
+    seq: int
+    type: str
+    aggregate: str
+    key: str | None
+    version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    command_id: str | None
+
+
+class LogSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """账本概况（``xinfang summary --json``）：事件总数和各类事件数量。"""
+
+    events: int
+    by_type: dict[str, int]
+
+
+class SetupAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang init --json``：账本所在（不含口令）、签名密钥与身份信息库主密钥的文件，是否新建，重新封装了几把旧密钥。"""
+
+    database: str
+    key_file: str
+    key_created: bool
+    vault_key_file: str | None
+    """None when the master key comes from the environment (XINFANG_VAULT_KEY)."""
+    vault_key_created: bool
+    vault_keys_migrated: int
+
+
+class DemoSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang demo --json``：演示县账本写入了什么。"""
+
+    events: int
+    cases: int
+    units: int
+    officials: int
+    refused: int
+    """Always 0: a refused command is a bug in the demo and stops it with the ledger's reason."""
+    seed: int
+    year: int
+    backdating_unit: str
+    """The unit whose clerk back-dates entries (补录) in the demo."""
+    migration_batch: str
+    """The import batch that brings in the migrated history."""
+    last_recorded_at: str
+    by_type: dict[str, int]
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """一个投影的位置：已处理到日志第几条、落后几条、是否需要重建。"""
+
+    position: int
+    behind: int
+    needs_rebuild: bool
+
+
+class ProjectionsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang projections --json``：每个投影的位置。"""
+
+    tree_size: int
+    projections: dict[str, ProjectionStatus]
+
+
+class RebuildAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang rebuild --json``：重建后的位置和数量。"""
+
+    tree_size: int
+    projections: dict[str, int]
+    """Log position of each projection after the rebuild."""
+    cases: int
+    records: int
+    late_entries: int
+
+
+class ExportedEvent(Envelope, frozen=True, kw_only=True):
+    """``xinfang export`` 的一行：存储的事件信封原样，加上它在日志中的序号。"""
+
+    seq: int

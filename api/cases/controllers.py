@@ -10,14 +10,13 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.cases.schemas import CaseCommand
 from api.context import ApiContext
 from api.problems import READ, WRITE, ApiProblem, responses
 from ledger.domain.case import Stage
 from ledger.projections.queries import CaseFilter, CaseScope
-from schemas.commands import COMMANDS_BY_NAME, Command
+from schemas.commands import COMMANDS_BY_NAME, CaseCommand, Command
 from schemas.common import Actor, CaseNumber, Channel, Code, Flag
-from schemas.views import CaseView, CasePage, CommandResult, OverdueBoard, TimelineEntry
+from schemas.views import CasePage, CaseView, CommandResult, OverdueBoard, TimelineEntry
 
 RegisterPetition: Any = COMMANDS_BY_NAME["RegisterPetition"]
 

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
@@ -23,27 +22,11 @@ from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from schemas.commands import AnyCommand, Command
 from schemas.common import Actor, Code
+from schemas.imports import ImportReport, RefusedLine
 from schemas.views import CommandResult
 
 MAX_IMPORT = 64 << 20
 """64 MiB of JSONL per request: send larger migrations in several batches."""
-
-
-class RefusedLine(msgspec.Struct, frozen=True, kw_only=True):
-    """A line that was not written, with the reason."""
-
-    line: int
-    code: str
-    message: str
-
-
-class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
-    """导入结果：写入、重复（未再写入）与被拒绝的行。"""
-
-    batch: str
-    applied: int
-    repeated: int
-    refused: list[RefusedLine]
 
 
 @dataclass

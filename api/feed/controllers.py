@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -26,24 +25,11 @@ from api.context import ApiContext
 from api.problems import responses
 from ledger.codec import decode_envelope
 from schemas.common import Actor
+from schemas.views import FeedEvent
 
 POLL_SECONDS = 0.5
 KEEPALIVE = 15.0
 BATCH = 500
-
-
-class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``data`` of one feed message (JSON)."""
-
-    seq: int
-    type: str
-    aggregate: str
-    key: str | None
-    version: int
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: Actor
-    command_id: str | None
 
 
 def _visible_rows(ctx: ApiContext, token: str, position: int) -> tuple[list[ServerSentEventMessage], int] | None:

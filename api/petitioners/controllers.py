@@ -7,9 +7,8 @@ every write and every read is recorded in the ledger first (:mod:`ledger.identit
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -18,36 +17,7 @@ from api.context import ApiContext
 from api.problems import responses
 from ledger import identities
 from schemas.common import Actor, CaseNumber, Code, Text
-from schemas.identity import PetitionerIdentity
-
-
-class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """信访人身份信息；``read`` 是记录这次查阅的编号（身份信息查阅记录）。"""
-
-    ref: str
-    status: Literal["present", "erased"]
-    identity: PetitionerIdentity | None
-    read: str | None = None
-
-
-class IdentityWritten(msgspec.Struct, frozen=True, kw_only=True):
-    """身份信息已加密保存；``digest`` 是记入账本的存储摘要（不含内容）。"""
-
-    ref: str
-    status: Literal["present"]
-    digest: str
-
-
-class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """销毁结果。``erased_now`` 仅当本次销毁了密钥、且数据库文件中已无其任何副本时为 true。"""
-
-    ref: str
-    status: Literal["erased"]
-    erased_now: bool
-    pending: bool
-    """密钥已从表中删除，但数据库文件中可能仍有副本（有其他连接持有销毁之前的读快照）：之后自动完成。"""
-    detail: str
-    """中文说明：还剩什么、在哪里、如何完成。"""
+from schemas.identity import ErasureAnswer, IdentityAnswer, IdentityWritten, PetitionerIdentity
 
 
 class CasePetitionerController(Controller):
@@ -74,8 +44,7 @@ class CasePetitionerController(Controller):
     ) -> IdentityAnswer:
         viewer = ctx.viewer(actor)
         ctx.access.require_case(viewer, number)
-        seen = identities.disclose(ctx.services, viewer, ref, case=number, purpose=purpose)
-        return IdentityAnswer(ref=ref, status=seen.status, identity=seen.identity, read=seen.read)
+        return identities.disclose(ctx.services, viewer, ref, case=number, purpose=purpose)
 
     @put(
         "/{ref:str}",

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
@@ -36,14 +35,23 @@ from api.context import ApiContext
 from api.problems import ApiProblem, responses
 from ledger import appraisal
 from ledger.access import APPRAISERS, AWARD_READERS
-from ledger.awards import award_report, encode
+from ledger.awards import award_report
+from ledger.canonical import canonical_json
 from ledger.errors import ConfigError, InvalidInput
 from ledger.facts import parse_as_of, parse_period
 from ledger.integrity.keys import key_path, load_key
 from ledger.projections import export
 from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from schemas.common import Actor, Code
-from schemas.reports import AccountabilityReport, Appraisal, BoardReport, CheckResult, IndicatorReport, Parameters
+from schemas.reports import (
+    AccountabilityReport,
+    Appraisal,
+    AppraisalRequest,
+    BoardReport,
+    CheckResult,
+    IndicatorReport,
+    Parameters,
+)
 from schemas.rules import AwardReport
 
 CSV = export.CSV
@@ -147,7 +155,7 @@ class ReportController(Controller):
         if kind == "xlsx":
             return Response(as_xlsx(report), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": 'attachment; filename="awards.xlsx"'})
-        return Response(encode(report), media_type="application/json")  # type: ignore[return-value]
+        return Response(canonical_json(report), media_type="application/json")  # type: ignore[return-value]
 
     @get(
         "/{name:str}",
@@ -208,25 +216,10 @@ class ReportController(Controller):
             return Response(export.xlsx_bytes(result, with_cases=cases), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
         body = result if cases else export.without_cases(result)
-        return Response(encode(body), media_type="application/json")  # type: ignore[return-value]
+        return Response(canonical_json(body), media_type="application/json")  # type: ignore[return-value]
 
 
 # ── Appraisals ───────────────────────────────────────────────────────────────
-
-
-class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """考核请求：与 xinfang appraise 相同。"""
-
-    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
-    start: date | None = msgspec.field(default=None, name="from")
-    """考核期开始日（含）。"""
-    end: date | None = msgspec.field(default=None, name="to")
-    """考核期结束日（含）。"""
-    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
-    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
-    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
 
 
 @dataclass

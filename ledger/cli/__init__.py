@@ -28,6 +28,7 @@ from ledger.cli.output import EXIT_FAILURE, errors, exit_code, print_json
 from ledger.errors import InvalidInput, LedgerError
 from ledger.rules import RuleSet
 from schemas.common import Actor
+from schemas.problems import CliError
 
 
 OPERATOR_UNIT = "local"
@@ -87,7 +88,7 @@ class Context:
 
 def fail(ctx: Context, exc: LedgerError) -> None:
     if ctx.as_json:
-        print_json({"error": exc.code, "message": exc.message, **{k: str(v) for k, v in exc.details.items()}})
+        print_json(CliError(error=exc.code, message=exc.message, details={k: str(v) for k, v in exc.details.items()}))
     else:
         errors.print(f"[bold red]错误[/]：{exc.message}（{exc.code}）")
     sys.exit(exit_code(exc))
@@ -126,9 +127,9 @@ def main(click_ctx: click.Context, db: str | None, rules_file: str | None, as_js
 
 
 def _register() -> None:
-    from ledger.cli import cases, integrity, people, reports, rules, serve, setup, tokens
+    from ledger.cli import cases, integrity, people, reports, rules, schema, serve, setup, tokens
 
-    for module in (setup, cases, people, rules, tokens, serve, reports, integrity):
+    for module in (setup, cases, schema, people, rules, tokens, serve, reports, integrity):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -1,4 +1,4 @@
-"""Cases and commands: apply a batch, show a case, export the log, print the schemas."""
+"""Cases and commands: apply a batch, show a case, export the log."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from ledger.domain.case import CHINA
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from ledger.log import iter_log
-from schemas.commands import AnyCommand, Command
+from schemas.commands import Command
 from schemas.common import ROLE_NAMES, Actor
-from schemas.events import AnyEvent
+from schemas.imports import ImportReport, RefusedLine
+from schemas.views import CaseDetail
 
 
 def make_actor(actor_id: str, actor_unit: str, role: str) -> Actor:
@@ -50,29 +51,28 @@ def apply_file(ctx: Context, file: Path, batch: str | None) -> None:
     actor = ctx.actor()
     batch = batch or "import-" + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     good: list[tuple[int, Command]] = []
-    problems: list[tuple[int, str, str]] = []
+    problems: list[RefusedLine] = []
     for number, line in _lines(file):
         try:
             good.append((number, decode_command(line)))
         except InvalidInput as exc:
-            problems.append((number, exc.code, exc.message))
+            problems.append(RefusedLine(line=number, code=exc.code, message=exc.message))
     applied = repeated = 0
     outcomes = ctx.services.execute_many((c for _, c in good), actor, batch=batch)
     for (number, _), outcome in zip(good, progress(outcomes, len(good), "导入中"), strict=True):
         if isinstance(outcome, LedgerError):
-            problems.append((number, outcome.code, outcome.message))
+            problems.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))
         elif outcome.repeated:
             repeated += 1
         else:
             applied += 1
-    problems.sort()
+    problems.sort(key=lambda r: r.line)
     if ctx.as_json:
-        print_json({"batch": batch, "applied": applied, "repeated": repeated,
-                    "refused": [{"line": n, "error": c, "message": m} for n, c, m in problems]})
+        print_json(ImportReport(batch=batch, applied=applied, repeated=repeated, refused=problems))
     else:
         console.print(f"导入批次 {batch}：写入 {applied} 条，重复（未重复写入）{repeated} 条，拒绝 {len(problems)} 条。")
         if problems:
-            table("被拒绝的行", ["行号", "代码", "原因"], problems)
+            table("被拒绝的行", ["行号", "代码", "原因"], [(r.line, r.code, r.message) for r in problems])
     if problems:
         sys.exit(EXIT_REFUSED)
 
@@ -92,7 +92,7 @@ def show_case(ctx: Context, number: str) -> None:
     view = ctx.ledger.case_view(number)
     timeline = ctx.ledger.timeline(number)
     if ctx.as_json:
-        print_json({"case": view, "timeline": timeline})
+        print_json(CaseDetail(case=view, timeline=timeline))
         return
     console.print(f"[bold]案件 {view.number}[/]　状态：{view.stage}　版本：{view.version}　"
                   f"责任单位：{view.current_unit or '—'}　包案领导：{view.leader or '—'}")
@@ -137,11 +137,4 @@ def export(ctx: Context, out: Path | None) -> None:
         errors.print(f"已导出 {total} 条事件到 {out}")
 
 
-@click.command("schema")
-@click.argument("which", type=click.Choice(["events", "commands"]))
-def schema(which: str) -> None:
-    """打印事件或命令的 JSON Schema，供其他系统使用。"""
-    print_json(msgspec.json.schema(AnyEvent if which == "events" else AnyCommand))
-
-
-COMMANDS = (apply_file, case_group, export, schema)
+COMMANDS = (apply_file, case_group, export)

@@ -13,7 +13,7 @@ from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
 from ledger.errors import InvalidInput
 from ledger.inputs import explain
-from schemas.identity import PetitionerIdentity
+from schemas.identity import ErasureAnswer, PetitionerIdentity
 
 
 @click.group("petitioner")
@@ -53,7 +53,7 @@ def show(ctx: Context, ref: str, case: str | None, purpose: str) -> None:
         ctx.services.access.require_case(viewer, case)
     seen = identities.disclose(ctx.services, viewer, ref, case=case, purpose=purpose)
     if ctx.as_json:
-        print_json({"ref": ref, "status": seen.status, "identity": seen.identity})
+        print_json(seen)
     elif seen.identity is None:
         console.print(f"信访人 {ref}：身份信息已销毁。")
     else:
@@ -88,8 +88,8 @@ def erase_identity(ctx: Context, ref: str | None, reason: str, finish: bool) -> 
     destroyed = identities.erase(ctx.services, viewer, ref, reason)
     residue = vault.finish()
     if ctx.as_json:
-        print_json({"ref": ref, "status": "erased", "erased_now": destroyed and not residue.pending,
-                    "pending": residue.pending, "detail": residue.detail})
+        print_json(ErasureAnswer(ref=ref, status="erased", erased_now=destroyed and not residue.pending,
+                                 pending=residue.pending, detail=residue.detail))
     elif residue.pending:
         console.print(f"信访人 {ref} 的身份密钥{'已从表中删除' if destroyed else '此前已删除'}，但销毁尚未完成：{residue.detail}")
     else:

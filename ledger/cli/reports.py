@@ -23,16 +23,18 @@ from rich.table import Table
 
 from ledger import appraisal
 from ledger.access import APPRAISERS, MAINTAINERS, require_role
+from ledger.canonical import canonical_json
 from ledger.cli import Context, handles_errors
 from ledger.integrity.keys import key_path, load_key
 from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
-from ledger.projections.reports import REPORTS, Inputs, encode, make_report, period_of, report_period
+from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import PROJECTIONS
-from schemas.reports import Basis, CheckResult, Parameters
+from schemas.reports import AppraisalWritten, Basis, CheckResult, Parameters
+from schemas.views import ProjectionsAnswer, ProjectionStatus, RebuildAnswer
 
 PROJECTION_NAMES = {"cases": "案件", "records": "其他记录（单位、函件、纠纷、事件…）", "backfill": "补录与录入量"}
 
@@ -97,7 +99,7 @@ def write_table(report: Any, with_cases: bool) -> None:
 
 def emit(ctx: Context, report: Any, fmt: str, out: Path | None, with_cases: bool) -> None:
     if ctx.as_json or fmt == "json":
-        data = encode(report) + b"\n"
+        data = canonical_json(report) + b"\n"
         if out:
             out.write_bytes(data)
         else:
@@ -180,8 +182,8 @@ def rebuild(ctx: Context, only: Sequence[str]) -> None:
         state = projector.rebuild(list(only) or None, advance)
     status = projector.status()
     if ctx.as_json:
-        print_json({"tree_size": state.size, "projections": {n: p for n, (p, _) in status.items()},
-                    "cases": len(state.cases), "records": len(state.records), "late_entries": len(state.late)})
+        print_json(RebuildAnswer(tree_size=state.size, projections={n: p for n, (p, _) in status.items()},
+                                 cases=len(state.cases), records=len(state.records), late_entries=len(state.late)))
         return
     console.print(f"已重建 {'、'.join(only) or '全部投影'}：日志 {state.size} 条事件，{len(state.cases)} 件案件，"
                   f"{len(state.records)} 条其他记录，{len(state.late)} 条补录（≥24 小时）。")
@@ -208,8 +210,8 @@ def projections(ctx: Context, follow: bool, interval: float) -> None:
     size = projector.tree_size()
     status = projector.status()
     if ctx.as_json:
-        print_json({"tree_size": size, "projections": {
-            n: {"position": p, "behind": size - p, "needs_rebuild": stale} for n, (p, stale) in status.items()}})
+        print_json(ProjectionsAnswer(tree_size=size, projections={
+            n: ProjectionStatus(position=p, behind=size - p, needs_rebuild=stale) for n, (p, stale) in status.items()}))
         return
     rows = [(n, PROJECTION_NAMES[n], p, size - p, "是" if stale else "否") for n, (p, stale) in status.items()]
     table(f"投影（日志共 {size} 条事件）", ["投影", "内容", "已处理", "落后", "需重建"], rows)
@@ -248,9 +250,9 @@ def appraise(ctx: Context, period: str | None, start: datetime | None, end: date
     out.write_bytes(appraisal.encode(result_appraisal))
     body = result_appraisal.body
     if ctx.as_json:
-        print_json({"file": str(out), "tree_size": body.basis.tree_size, "root": body.basis.root,
-                    "rules_fingerprint": body.basis.rules_fingerprint, "as_of": body.basis.as_of,
-                    "awards_total": body.awards.total})
+        print_json(AppraisalWritten(file=str(out), tree_size=body.basis.tree_size, root=body.basis.root,
+                                    rules_fingerprint=body.basis.rules_fingerprint, as_of=body.basis.as_of,
+                                    awards_total=body.awards.total))
         return
     total = body.indicators.total
     console.print(f"考核文件已写入 {out}：{body.basis.period}，as-of {body.basis.as_of.isoformat() if body.basis.as_of else '—'}，"

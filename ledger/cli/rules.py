@@ -8,15 +8,16 @@ from typing import Any
 
 import click
 import msgspec
-
-from ledger.access import AWARD_READERS, require_role
-from ledger.awards import award_report, encode
-from ledger.cli import Context, handles_errors
-from ledger.facts import parse_as_of, parse_period
 from rich.table import Table
 
+from ledger.access import AWARD_READERS, require_role
+from ledger.awards import award_report
+from ledger.canonical import canonical_json
+from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json, table
 from ledger.domain.case import CHINA
+from ledger.facts import parse_as_of, parse_period
+from schemas.rules import RuleSetInfo
 
 
 def json_flag(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,8 +44,8 @@ def plugins(ctx: Context, local_json: bool) -> None:
     """列出生效的规则插件：版本、实现的钩子、配置和规则集指纹。"""
     rules = ctx.rules
     if ctx.as_json or local_json:
-        print_json({"fingerprint": rules.fingerprint, "rules_file": rules.source, "blocked": rules.blocked,
-                    "plugins": rules.plugins})
+        print_json(RuleSetInfo(fingerprint=rules.fingerprint, rules_file=rules.source, blocked=rules.blocked,
+                               plugins=rules.plugins))
         return
     grid = Table(title="规则插件", title_justify="left")
     for header in ("插件", "版本", "钩子", "配置"):
@@ -70,7 +71,7 @@ def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> No
     require_role(ctx.actor(), AWARD_READERS, "查看奖励评定")
     report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
     if ctx.as_json or local_json:
-        sys.stdout.buffer.write(encode(report) + b"\n")
+        sys.stdout.buffer.write(canonical_json(report) + b"\n")
         sys.stdout.flush()
         return
     for title in dict.fromkeys(v.title for v in report.verdicts):

@@ -10,6 +10,7 @@ from ledger.access import MAINTAINERS, require_role
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
 from schemas.common import Actor
+from schemas.tokens import IssuedToken
 
 DEMO_LABEL = "demo"
 APP_FACTORY = "api.app:app_from_environment"
@@ -54,7 +55,7 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, a
     if demo_tokens:
         issued = issue_demo_tokens(ctx)
         if ctx.as_json:
-            print_json([{"token": t, "actor": a} for a, t in issued])
+            print_json([IssuedToken(token=t, actor=a) for a, t in issued])
         else:
             console.print("演示令牌（请求头 Authorization: Bearer <令牌>；重新启动会换发）：")
             console.print("  角色       单位       令牌")

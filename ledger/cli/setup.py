@@ -13,6 +13,7 @@ from ledger.log import iter_log
 from ledger.vault import Vault
 from ledger.vault_key import VALUE_VARIABLE, create_master_key
 from schemas.events import EVENTS_BY_NAME, chinese_name
+from schemas.views import LogSummary, SetupAnswer
 
 
 @click.command("init")
@@ -27,9 +28,9 @@ def init(ctx: Context) -> None:
     with Vault.open(ledger.url) as vault:  # creates its tables; wraps keys stored before the master key
         migrated = vault.migrated
     if ctx.as_json:
-        print_json({"database": ledger.url.split("@")[-1], "key_file": str(path), "key_created": made,
-                    "vault_key_file": None if vault_key is None else str(vault_key),
-                    "vault_key_created": vault_key_made, "vault_keys_migrated": migrated})
+        print_json(SetupAnswer(database=ledger.url.split("@")[-1], key_file=str(path), key_created=made,
+                               vault_key_file=None if vault_key is None else str(vault_key),
+                               vault_key_created=vault_key_made, vault_keys_migrated=migrated))
         return
     console.print(f"账本已就绪。签名密钥：{path}（{'新建' if made else '已存在，未改动'}）")
     if vault_key is None:
@@ -57,7 +58,7 @@ def demo(ctx: Context, count: int, seed: int) -> None:
     if ctx.as_json:
         print_json(summary)
     else:
-        console.print(f"演示账本已生成：{summary['events']} 条事件，{summary['cases']} 件信访事项。")
+        console.print(f"演示账本已生成：{summary.events} 条事件，{summary.cases} 件信访事项。")
 
 
 @click.command("summary")
@@ -69,7 +70,7 @@ def summary(ctx: Context) -> None:
     total = recorder.tree_size()
     counts = Counter(row.topic for row in progress(iter_log(recorder), total, "统计中"))
     if ctx.as_json:
-        print_json({"events": total, "by_type": dict(sorted(counts.items()))})
+        print_json(LogSummary(events=total, by_type=dict(sorted(counts.items()))))
         return
     console.print(f"账本共有 {total} 条事件。")
     rows = [(chinese_name(EVENTS_BY_NAME[t]), t, n) for t, n in counts.most_common()]

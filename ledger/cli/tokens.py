@@ -11,6 +11,7 @@ from ledger.access import TOKEN_ADMINS, Viewer, require_role
 from ledger.errors import Forbidden
 from ledger.tokens import ISSUABLE_ROLES
 from schemas.common import ROLE_NAMES
+from schemas.tokens import IssuedToken, RevokedTokens
 
 
 def token_admin(ctx: Context) -> Viewer:
@@ -42,7 +43,7 @@ def create(ctx: Context, role: str, unit: str, actor_id: str | None, label: str)
         raise Forbidden(f"只能为本单位（{viewer.actor.unit}）及下级单位签发令牌", code="forbidden")
     secret = ctx.services.tokens.create(actor, label=label)
     if ctx.as_json:
-        print_json({"token": secret, "actor": actor})
+        print_json(IssuedToken(token=secret, actor=actor))
     else:
         console.print(f"已签发令牌（{ROLE_NAMES[role]}，单位 {unit}，操作人 {actor.id}）。只显示这一次，请妥善保存：")
         console.print(secret)
@@ -72,7 +73,7 @@ def revoke(ctx: Context, token_id: str) -> None:
     token_admin(ctx)
     count = ctx.services.tokens.revoke(token_id)
     if ctx.as_json:
-        print_json({"revoked": count})
+        print_json(RevokedTokens(revoked=count))
     else:
         console.print(f"已吊销 {count} 个令牌。")
 

@@ -751,7 +751,3 @@ def make_report(projector: Projector, name: str, inputs: Inputs,
         raise InvalidInput(f"没有名为 {name} 的报告；可用：{'、'.join(REPORTS)}", code="unknown_report")
     return Snapshot(projector, inputs, plugins_for=name, advance=advance).report(name)
 
-
-def encode(report: msgspec.Struct) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace — the same inputs give the same bytes."""
-    return msgspec.json.encode(report, order="sorted")

@@ -6,8 +6,9 @@ from datetime import datetime
 
 import msgspec
 from api_world import World
+from support.rfc9162 import check_consistency, check_inclusion
 
-from ledger.integrity import merkle, note
+from ledger.integrity import note
 
 NOW = datetime.now().astimezone().isoformat()
 
@@ -155,11 +156,9 @@ def test_proofs_verify_against_the_signed_checkpoint(sqlite_world: World) -> Non
     checkpoint = note.open_checkpoint(world.get("/api/integrity/checkpoint", "inspector").text, key)
     assert checkpoint.size == world.size()
     proof = world.get("/api/integrity/inclusion?seq=3", "inspector").json()
-    merkle.verify_inclusion(3, proof["tree_size"], bytes.fromhex(proof["leaf_hash"]),
-                            [bytes.fromhex(h) for h in proof["path"]], checkpoint.root)
-    consistency = world.get("/api/integrity/consistency?old=5", "inspector").json()
-    merkle.verify_consistency(5, checkpoint.size, bytes.fromhex(consistency["old_root"]), checkpoint.root,
-                              [bytes.fromhex(h) for h in consistency["path"]])
+    assert check_inclusion(proof, trusted_root=checkpoint.root)["seq"] == 3
+    consistency = world.get("/api/integrity/consistency?first=5", "inspector").json()
+    check_consistency(consistency, second_root=checkpoint.root)
     problem(world.get(f"/api/integrity/inclusion?seq=0&size={world.size() + 5}", "inspector"), 400,
             "malformed-request")
 

@@ -129,7 +129,7 @@ def global_checks() -> list[Check]:
         ("GET", "/api/units", None, authed),
         ("GET", "/api/officials", None, authed),
         ("GET", "/api/me", None, authed),
-        ("GET", "/api/integrity/consistency?old=1", None, authed),
+        ("GET", "/api/integrity/consistency?first=1", None, authed),
         ("GET", "/api/integrity/checkpoint", None, authed),
         ("GET", "/api/integrity/verifier-key", None, authed),
         ("GET", "/api/feed?from_seq=0&wait=0", None, authed),

@@ -46,11 +46,11 @@ def test_a_batch_applies_good_lines_and_reports_each_bad_one_by_line_number(coun
     assert report["applied"] == 2
     refused = {item["line"]: item for item in report["refused"]}
     assert sorted(refused) == [2, 3, 4, 5, 6]
-    assert refused[2]["error"] == "invalid_command" and "surprise" in refused[2]["message"]
-    assert refused[3]["error"] == "invalid_command" and "to_unit" in refused[3]["message"]
-    assert refused[4]["error"] == "malformed_json"
-    assert refused[5]["error"] == "unknown_case" and "2021-999999" in refused[5]["message"]
-    assert refused[6]["error"] == "stale_version" and "当前版本 1" in refused[6]["message"]
+    assert refused[2]["code"] == "invalid_command" and "surprise" in refused[2]["message"]
+    assert refused[3]["code"] == "invalid_command" and "to_unit" in refused[3]["message"]
+    assert refused[4]["code"] == "malformed_json"
+    assert refused[5]["code"] == "unknown_case" and "2021-999999" in refused[5]["message"]
+    assert refused[6]["code"] == "stale_version" and "当前版本 1" in refused[6]["message"]
     assert size(county, tmp_path) == before + 2
 
 
@@ -107,7 +107,7 @@ def test_an_erased_identity_reads_as_erased_and_the_ledger_still_replays(county:
     run(county, "petitioner", "erase", "P-0001", cwd=tmp_path)
     shown = json.loads(run(county, "--json", "petitioner", "show", "P-0001", "--purpose", "核实身份",
                            cwd=tmp_path).stdout)
-    assert shown == {"ref": "P-0001", "status": "erased", "identity": None}
+    assert shown == {"ref": "P-0001", "status": "erased", "identity": None, "read": None}
     kinds = [json.loads(line)["event"]["type"] for line in run(county, "export", cwd=tmp_path).stdout.splitlines()]
     assert kinds.count("PetitionerIdentityRecorded") == 1
     assert kinds.count("IdentityRead") == 1 and kinds.count("PetitionerIdentityErased") == 1

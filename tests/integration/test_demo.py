@@ -32,7 +32,7 @@ APPRAISAL_DAY = datetime(2022, 1, 10, tzinfo=CHINA)
 
 @dataclass
 class Demo:
-    summary: dict[str, Any]
+    summary: DemoSummary
     envelopes: list[Envelope]
     progress_totals: list[int]
 
@@ -72,11 +72,11 @@ def test_the_demo_is_built_only_in_an_empty_ledger(tmp_path: Path) -> None:
 
 
 def goes_through_the_ledger_without_a_refusal(demo: Demo) -> None:
-    assert demo.summary["refused"] == 0
-    assert demo.summary["events"] == len(demo.envelopes) == demo.progress_totals[0]
-    assert demo.summary["cases"] == 150 == len(demo.of(ev.PetitionRegistered))
-    assert demo.summary["units"] == len(demo.of(ev.UnitRegistered)) > 60
-    assert demo.summary["officials"] == len(demo.of(ev.OfficialRegistered)) > 50
+    assert demo.summary.refused == 0
+    assert demo.summary.events == len(demo.envelopes) == demo.progress_totals[0]
+    assert demo.summary.cases == 150 == len(demo.of(ev.PetitionRegistered))
+    assert demo.summary.units == len(demo.of(ev.UnitRegistered)) > 60
+    assert demo.summary.officials == len(demo.of(ev.OfficialRegistered)) > 50
     written = {type(e.event).__name__ for e in demo.envelopes}
     assert written == set(EVENTS_BY_NAME) - set(NOT_IN_DEMO)
 

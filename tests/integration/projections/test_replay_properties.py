@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
+from ledger.canonical import canonical_json
 from ledger.errors import LedgerError
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, Snapshot, encode
+from ledger.projections.reports import Inputs, Snapshot
 from ledger.projections.runner import Projector
 from schemas.common import Actor
 from support.county import CLERK, HANDLER, START, command
@@ -106,7 +107,7 @@ def reports(projector: Projector, as_of: datetime | None = None) -> list[bytes]:
     found = []
     for unit in (None, "town-a"):
         snapshot = Snapshot(projector, Inputs(period=PERIOD, as_of=as_of, unit=unit), plugins_for="appraisal")
-        found += [encode(snapshot.board()), encode(snapshot.accountability()), encode(snapshot.indicators())]
+        found += [canonical_json(report) for report in (snapshot.board(), snapshot.accountability(), snapshot.indicators())]
     return found
 
 

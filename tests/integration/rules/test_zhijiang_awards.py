@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.awards import encode
+from ledger.canonical import canonical_json
 from ledger.testing import DEMO_UNITS, make_rules
 
 TOWNSHIP, VILLAGE, SATISFIED = "三无乡镇", "三无村(社区)", "信访工作人民满意单位"
@@ -163,12 +163,12 @@ def test_the_same_events_under_the_same_rules_give_the_same_bytes(database_url, 
     story(here)
     story(elsewhere)
 
-    first = encode(here.awards("2021"))
-    assert encode(here.awards("2021")) == first
-    assert encode(elsewhere.awards("2021")) == first
+    first = canonical_json(here.awards("2021"))
+    assert canonical_json(here.awards("2021")) == first
+    assert canonical_json(elsewhere.awards("2021")) == first
     reordered = make_rules(blocked=ONLY_ZHIJIANG)  # a fresh rule set, plugins found again
-    assert encode(here.awards("2021", rules=reordered)) == first
+    assert canonical_json(here.awards("2021", rules=reordered)) == first
     other = make_rules({"zhijiang": {"village": {"award": 6000}}}, blocked=ONLY_ZHIJIANG)
     changed = here.awards("2021", rules=other)
     assert changed.rules_fingerprint != here.rules.fingerprint
-    assert encode(changed) != first
+    assert canonical_json(changed) != first
