@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.commands import AnyCommand, CaseCommand
 from schemas.events import AnyEvent
-from schemas.identity import ErasureAnswer, IdentityAnswer, PetitionerIdentity
+from schemas.identity import ErasureAnswer, IdentityAnswer, IdentityWritten, PetitionerIdentity
 from schemas.imports import ImportReport
 from schemas.integrity import VerifyReport, WitnessResult
 from schemas.problems import CliError, Problem, ProblemDoc
@@ -63,6 +63,7 @@ CATALOG: dict[str, tuple[Any, str]] = {
     "import-report": (ImportReport, "批量导入结果：xinfang apply --json、POST /api/imports"),
     "identity": (PetitionerIdentity, "信访人身份信息：xinfang petitioner put 的文件、PUT /api/cases/{编号}/petitioners/{信访人}"),
     "identity-answer": (IdentityAnswer, "信访人身份查阅结果（每次查阅记入账本）"),
+    "identity-written": (IdentityWritten, "信访人身份已加密保存：记入账本的存储摘要（不含内容）"),
     "erasure-answer": (ErasureAnswer, "销毁信访人身份密钥的结果"),
     # 事件与读取
     "events": (AnyEvent, "全部事件（按 type 区分）"),

@@ -13,7 +13,7 @@ from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
 from ledger.errors import InvalidInput
 from ledger.inputs import explain
-from schemas.identity import ErasureAnswer, PetitionerIdentity
+from schemas.identity import ErasureAnswer, IdentityWritten, PetitionerIdentity
 
 
 @click.group("petitioner")
@@ -35,7 +35,7 @@ def put(ctx: Context, ref: str, file: Path, case: str | None) -> None:
         raise InvalidInput(f"身份信息无效：{explain(exc)}", code="invalid_identity") from exc
     digest = identities.store(ctx.services, ctx.viewer(), ref, identity, case=case)
     if ctx.as_json:
-        print_json({"ref": ref, "status": "present", "digest": digest})
+        print_json(IdentityWritten(ref=ref, status="present", digest=digest))
     else:
         console.print(f"已加密保存信访人 {ref} 的身份信息，并记入账本（存储摘要 {digest[:16]}…）。")
 

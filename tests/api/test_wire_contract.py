@@ -63,7 +63,8 @@ def cli(world: World, tmp_path: Path) -> Iterator[Any]:
     def run(*args: str, code: int = 0, db: str | None = None) -> str:
         env = {**os.environ, "XINFANG_KEY_FILE": str(tmp_path / "ledger.key")}
         env.pop("XINFANG_DATABASE_URL", None)
-        done = subprocess.run([XINFANG, "--db", db or world.url, "--json", *args], env=env, cwd=tmp_path,
+        done = subprocess.run([XINFANG, "--db", db or world.url, "--operator", "ops-1", "--json", *args], env=env,
+                              cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == code, done.stderr + done.stdout
         return done.stdout
@@ -120,7 +121,7 @@ def api_payloads(world: World, c: Contract) -> None:
 
     c.accepts("identity", IDENTITY)
     stored = world.client.put("/api/cases/A-1/petitioners/P-A", json=IDENTITY, headers=world.headers("clerk"))
-    c.check("identity-answer", ok(stored))
+    c.check("identity-written", ok(stored))
     c.check("identity-answer", ok(world.get("/api/cases/A-1/petitioners/P-A?purpose=核实", "handler-a")))
     c.check("erasure-answer", ok(world.client.delete("/api/petitioners/P-A", headers=world.headers("admin"))))
 
@@ -163,7 +164,7 @@ def cli_payloads(world: World, cli: Any, c: Contract, tmp_path: Path) -> None:
     identity = tmp_path / "identity.json"
     c.accepts("identity", IDENTITY)
     identity.write_text(json.dumps(IDENTITY, ensure_ascii=False), encoding="utf-8")
-    cli("petitioner", "put", "P-B", str(identity))
+    answer("identity-written", "petitioner", "put", "P-B", str(identity))
     answer("identity-answer", "petitioner", "show", "P-B", "--case", "B-1", "--purpose", "核实")
     answer("erasure-answer", "petitioner", "erase", "P-B")
 
