@@ -144,7 +144,8 @@ class Ledger(Application[UUID]):
 
     def case_view(self, number: str, today: date | None = None) -> CaseView:
         case = self.case(number)
-        clocks = self.rules.clocks(case, today or business_day(self._clock()))
+        today = today or business_day(self._clock())
+        clocks = self.rules.clocks(case, today)
         return CaseView(
             number=case.number,
             version=case.version,
@@ -164,6 +165,7 @@ class Ledger(Application[UUID]):
             clocks=clocks,
             overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
             rules_fingerprint=self.rules.fingerprint,
+            windows=self.rules.windows(case, today),
         )
 
     def timeline(self, number: str) -> list[TimelineEntry]:

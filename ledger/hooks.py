@@ -73,8 +73,10 @@ def xinfang_time_limits(config: Any) -> list[TimeLimit]:
     ``target`` (a local goal, shown as a warning beside the statutory limits).
     ``first_time_only`` limits apply to 初信初访 only.
 
-    When several plugins define the same ``step``, the first answer wins: local plugins are
-    called before the national baseline, so they override it step by step.
+    A step may come in versions with the day each applies from (``effective_from``): a clock
+    follows the version in force on the day it starts and cites its basis. When several
+    plugins define the same ``step``, the first answer in force wins: local plugins are called
+    before the national baseline, so they override it step by step, from their own dates.
 
     Example::
 

@@ -34,7 +34,7 @@ import pluggy
 
 from ledger import hooks
 from ledger.calendar import WorkingCalendar
-from ledger.clocks import case_clocks, due_date
+from ledger.clocks import by_step, case_clocks, case_windows, due_date, in_force, limit_clock
 from ledger.domain.case import Case
 from ledger.errors import ConfigError, PluginFailure
 from ledger.inputs import explain
@@ -256,8 +256,13 @@ class RuleSet:
 
     @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 over (name, version, config) of every active plugin, in name order."""
-        payload = msgspec.json.encode([[p.name, p.version, p.config] for p in self.plugins], order="sorted")
+        """SHA-256 over (name, version, config) of every active plugin, in name order, and every time
+        limit in force with the days its versions apply from: a rule that changes, or changes its
+        date, changes the fingerprint."""
+        limits = {step: msgspec.to_builtins(versions) for step, versions in sorted(self.time_limits.items())}
+        payload = msgspec.json.encode(
+            {"plugins": [[p.name, p.version, p.config] for p in self.plugins], "time_limits": limits}, order="sorted"
+        )
         return hashlib.sha256(payload).hexdigest()
 
     def config_of(self, name: str) -> Any:
@@ -307,12 +312,20 @@ class RuleSet:
     # ── clocks and calendar ──────────────────────────────────────────────────
 
     @cached_property
-    def time_limits(self) -> dict[str, TimeLimit]:
-        """Time limits by step; a local plugin's step overrides the national one."""
-        limits: dict[str, TimeLimit] = {}
-        for _, limit in self._collect("xinfang_time_limits", TimeLimit):
-            limits.setdefault(limit.step, limit)
-        return limits
+    def time_limits(self) -> dict[str, list[TimeLimit]]:
+        """Each step's versions, most specific first: a local plugin's (newest first) before the
+        national baseline's, so a local plugin overrides a step from the day its version applies."""
+        answers: dict[str, dict[str, list[TimeLimit]]] = {}
+        for plugin, limit in self._collect("xinfang_time_limits", TimeLimit):
+            answers.setdefault(limit.step, {}).setdefault(plugin, []).append(limit)
+        steps: dict[str, list[TimeLimit]] = {}
+        for step, by_plugin in answers.items():
+            for plugin, versions in by_plugin.items():
+                days = [v.effective_from for v in versions]
+                if len(set(days)) != len(days):
+                    raise _bad_answer(plugin, "xinfang_time_limits", f"期限「{step}」有两个版本自同一日起施行")
+                steps.setdefault(step, []).extend(by_step(versions)[step])
+        return steps
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
@@ -329,14 +342,36 @@ class RuleSet:
             loaded.add(schedule.year)
         return calendar
 
-    def due(self, step: str, start: date) -> date:
-        limit = self.time_limits.get(step)
-        if limit is None:
+    def _step_versions(self, step: str) -> list[TimeLimit]:
+        versions = self.time_limits.get(step)
+        if not versions:
             raise ConfigError(f"当前规则集没有「{step}」期限：不要屏蔽国家基线，或由本地插件提供", code="missing_time_limit")
+        return versions
+
+    def limit(self, step: str, day: date) -> TimeLimit | None:
+        """The version of ``step`` in force on ``day`` (None: no version applies then)."""
+        return next((v for v in self._step_versions(step) if v.effective_from is None or v.effective_from <= day), None)
+
+    def due(self, step: str, start: date) -> date:
+        """When ``step``, started on ``start``, falls due under the version in force that day."""
+        limit = self.limit(step, start)
+        if limit is None:
+            raise ConfigError(f"{start} 施行的规则没有「{step}」期限", code="missing_time_limit")
         return due_date(limit, start, self.calendar).due
 
+    def window(self, step: str, case: Case, today: date | None = None) -> Clock | None:
+        """The request window ``step`` of ``case`` under the law in force when it opened (None: not
+        opened, or the law then had no such window — the 2005 《信访条例》 has no objection window)."""
+        found = in_force(self._step_versions(step), case)
+        if found is None:
+            return None
+        return limit_clock(found[0], found[1], case, self.calendar, today or found[1])
+
     def clocks(self, case: Case, today: date) -> list[Clock]:
-        return case_clocks(case, self.time_limits.values(), self.calendar, today)
+        return case_clocks(case, self.time_limits, self.calendar, today)
+
+    def windows(self, case: Case, today: date) -> list[Clock]:
+        return case_windows(case, self.time_limits, self.calendar, today)
 
     # ── per command and per case ─────────────────────────────────────────────
 

@@ -19,6 +19,8 @@ DayType = Literal["natural", "working"]
 Milestone = Literal[
     "received_on",
     "routed_on",
+    "unit_received_on",
+    "objected_on",
     "accepted_on",
     "refused_on",
     "routed_away_on",
@@ -31,15 +33,23 @@ Milestone = Literal[
     "rereview_decided_on",
     "concluded_on",
 ]
-"""Case dates a clock may start or stop on (fields of the case state)."""
+"""Case dates a clock may start or stop on (fields of the case state).
+
+``routed_on`` is the 信访部门's first routing and never moves; ``unit_received_on`` is the
+day the responsible unit received the item — the routing, or the ruling that handed it to
+another unit after an upheld jurisdiction objection.
+"""
 
 
 class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A time limit: which milestone starts it, which stop it, how long, and why.
+    """A time limit: which milestone starts it, which stop it, how long, from when, and why.
 
     ``duty`` limits bind the office (missing one is 超期); ``window`` limits bound the
     petitioner or the unit's own objections (a late request is refused); ``target``
     limits are local goals reported as warnings beside the statutory ones.
+
+    A step may have several versions, one per law in force (``effective_from``): a clock
+    follows the version in force on the day it starts, and cites that version's basis.
     """
 
     step: str
@@ -54,6 +64,8 @@ class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     paused_by_hearing: bool = False
     first_time_only: bool = False
     """Applies to 初信初访 only (cases that are not a repeat of an earlier item)."""
+    effective_from: date | None = None
+    """The first day this version applies to (by the day its clock starts); None: every day."""
 
 
 class Clock(msgspec.Struct, frozen=True, kw_only=True):

@@ -64,3 +64,6 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: list[str]
     """Steps of statutory (``duty``) clocks past due; missed local targets are warnings, not listed."""
     rules_fingerprint: str
+    windows: list[Clock] = []
+    """Request windows that have opened (管辖异议 5 working days, 复查 and 复核 requests): when each
+    closes, and ``stopped_on`` the day it was used. A window never runs late."""

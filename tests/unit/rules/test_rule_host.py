@@ -17,17 +17,9 @@ from ledger.errors import ConfigError, PluginFailure
 from ledger.hooks import HolidaySchedule, IncidentFact, TimeLimit, hookimpl
 from ledger.rules import RuleSet
 from plugins import national, qinjiang, zhijiang
+from support.rules import plugin
 
 BUILT_IN = [("national", national), ("zhijiang", zhijiang), ("qinjiang", qinjiang)]
-
-
-def plugin(name: str, version: str | None = "1.0", **attributes: Any) -> tuple[str, types.ModuleType]:
-    module = types.ModuleType(f"xinfang_{name}_test")
-    if version is not None:
-        module.__version__ = version  # type: ignore[attr-defined]
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    return name, module
 
 
 def copy_of(module: types.ModuleType, **changes: Any) -> types.ModuleType:
@@ -259,8 +251,8 @@ def test_hook_time_limits_a_local_step_overrides_the_national_one() -> None:
                           starts="accepted_on", stops=("decided_on",), extendable=True)]
 
     rules = RuleSet([("national", national), plugin("strict", xinfang_time_limits=xinfang_time_limits)])
-    assert rules.time_limits["decide"].days == 45
-    assert rules.time_limits["accept"].days == 15  # untouched steps stay national
+    assert rules.limit("decide", date(2021, 3, 1)).days == 45  # type: ignore[union-attr]
+    assert rules.limit("accept", date(2021, 3, 1)).days == 15  # type: ignore[union-attr]  # untouched steps stay national
     assert rules.due("decide", date(2021, 3, 1)) == date(2021, 4, 15)
 
 
@@ -350,4 +342,4 @@ def test_hook_time_limits_local_plugins_answer_in_name_order_whatever_the_regist
 
     alpha, beta = plugin("alpha", xinfang_time_limits=limit_of(40)), plugin("beta", xinfang_time_limits=limit_of(50))
     for order in ([alpha, beta, ("national", national)], [("national", national), beta, alpha]):
-        assert RuleSet(order).time_limits["decide"].days == 40
+        assert RuleSet(order).limit("decide", date(2021, 3, 1)).days == 40  # type: ignore[union-attr]
