@@ -26,9 +26,9 @@ from ledger.domain import case as case_rules
 from ledger.domain import records
 from ledger.domain.case import CHINA, Case, business_day
 from ledger.domain.ids import aggregate_id
-from ledger.domain.records import Record
+from ledger.domain.records import Record, UnitTree
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound, Refused
-from ledger.rules import RuleSet
+from ledger.rules import BoundLimits, RuleSet
 from ledger.store import LedgerReader, RecordedTimeRegression
 from schemas import events as ev
 from schemas.commands import Command
@@ -108,6 +108,8 @@ class Ledger(Application[UUID]):
         self._last_recorded = datetime.min.replace(tzinfo=CHINA)
         self._known: set[UUID] = set()
         self._next_number: dict[int, int] = {}
+        self.units = UnitTree(lambda code: self.state("unit", code))
+        """Registered units by code, for the rules of plugins limited to some units."""
         settings = {
             **environment(self.url),
             "AGGREGATE_CACHE_MAXSIZE": "5000",
@@ -145,14 +147,14 @@ class Ledger(Application[UUID]):
     def case_view(self, number: str, today: date | None = None) -> CaseView:
         case = self.case(number)
         today = today or business_day(self._clock())
-        clocks = self.rules.clocks(case, today)
+        clocks = self.rules.clocks(case, today, units=self.units)
         return CaseView(
             number=case.number,
             version=case.version,
             stage=case.stage,
             channel=case.channel,
             subject=case.subject,
-            flags=self.rules.flags(case),
+            flags=self.rules.flags(case, units=self.units),
             persons=case.persons,
             home_township=case.home_township,
             registered_by=case.registered_by,
@@ -165,7 +167,7 @@ class Ledger(Application[UUID]):
             clocks=clocks,
             overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
             rules_fingerprint=self.rules.fingerprint,
-            windows=self.rules.windows(case, today),
+            windows=self.rules.windows(case, today, units=self.units),
         )
 
     def timeline(self, number: str) -> list[TimelineEntry]:
@@ -358,7 +360,7 @@ class Ledger(Application[UUID]):
             reason = records.refusal(state, event)  # type: ignore[arg-type]
             if reason:
                 raise Refused(reason, code="illegal_transition")
-        if reasons := self.rules.check(event, state if isinstance(state, Case) else None, day):
+        if reasons := self.rules.check(event, state if isinstance(state, Case) else None, day, units=self.units):
             raise Refused("；".join(reasons), code="plugin_rule")
         envelope = Envelope(
             originator_id=aggregate_id(kind, key),
@@ -440,7 +442,7 @@ class Ledger(Application[UUID]):
         if state is None:
             raise NotFound(f"案件 {key} 不存在", code="unknown_case", case=key)
         assert isinstance(state, Case)
-        refused = case_rules.refusal(state, event, day, self.rules)
+        refused = case_rules.refusal(state, event, day, BoundLimits(self.rules, self.units))
         if refused:
             raise Refused(refused[1], code=refused[0])
         if isinstance(event, ev.CaseAccepted) and state.repeat_of:

@@ -171,7 +171,7 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
     cases: list[CaseFact] = []
     overdue: dict[str, list[OverdueClock]] = defaultdict(list)
     for case in fold.cases.values():
-        clocks = rules.clocks(case, reference)
+        clocks = rules.clocks(case, reference, units=fold.units)
         if case.received_on not in period and not any(c.due in period for c in clocks):
             continue
         for clock in clocks:
@@ -179,7 +179,7 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
                 overdue[owner(case, clock)].append(OverdueClock(case=case.number, clock=clock))
         cases.append(CaseFact(
             number=case.number, stage=case.stage, channel=case.channel, subject=case.subject,
-            flags=rules.flags(case, by_case.get(case.number, ())), persons=case.persons,
+            flags=rules.flags(case, by_case.get(case.number, ()), units=fold.units), persons=case.persons,
             first_time=case.repeat_of is None, home_township=case.home_township,
             registered_by=case.registered_by, unit=case.current_unit, received_on=case.received_on,
             accepted_on=case.accepted_on, refused_on=case.refused_on, decided_on=case.decided_on,

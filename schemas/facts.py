@@ -36,6 +36,8 @@ class IncidentFact(msgspec.Struct, frozen=True, kw_only=True):
     persons: int
     township: str
     """The unit it is attributed to (属地) as recorded: a township, or a village of one."""
+    village: str | None = None
+    """The village (村/社区) of the people involved, where known."""
     occurred_on: date
     case: str | None = None
     note: str = ""

@@ -277,6 +277,8 @@ class PluginIndicator(msgspec.Struct, frozen=True, kw_only=True):
     basis: str
     plugin: str
     target_percent: int | None = None
+    scope: list[str] = []
+    """The units a plugin limited to some units computed it for (empty: the whole ledger)."""
 
 
 class UnitIndicators(msgspec.Struct, frozen=True, kw_only=True):

@@ -115,6 +115,9 @@ class Indicator(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     target_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
     plugin: str = ""
     """Set by the rules host: the plugin that computed it."""
+    scope: list[str] = []
+    """Set by the rules host: the units a plugin limited to some units computed it for (and those
+    below them); empty for a plugin of the whole ledger."""
 
     @property
     def percent(self) -> float | None:

@@ -49,12 +49,12 @@ def visible_case(ctx: ApiContext, actor: Actor, number: str) -> Case:
 
 
 def _summary(ctx: ApiContext, case: Case, today: date) -> CaseSummary:
-    clocks = ctx.ledger.rules.clocks(case, today)
+    clocks = ctx.ledger.rules.clocks(case, today, units=ctx.index.units)
     return CaseSummary(
         number=case.number, version=case.version, stage=case.stage, channel=case.channel, subject=case.subject,
         flags=list(case.flags), home_township=case.home_township, registered_by=case.registered_by,
         current_unit=case.current_unit, leader=case.leader, received_on=case.received_on,
-        overdue=[c.step for c in clocks if c.overdue],
+        overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
     )
 
 
@@ -65,7 +65,7 @@ def _running_late(ctx: ApiContext, case: Case, today: date) -> list[OverdueItem]
         OverdueItem(number=case.number, unit=case.current_unit or case.registered_by, stage=case.stage, step=c.step,
                     label=c.label, basis=c.basis, started_on=c.started_on, due=c.due, stopped_on=c.stopped_on,
                     days_late=c.days_late, provisional=c.provisional)
-        for c in ctx.ledger.rules.clocks(case, today)
+        for c in ctx.ledger.rules.clocks(case, today, units=ctx.index.units)
         if c.overdue and c.stopped_on is None and c.kind == "duty"
     ]
 
@@ -157,7 +157,9 @@ class CaseController(Controller):
                 continue
             if not can_see_case(actor, case, index):
                 continue
-            if overdue is not None and any(c.overdue for c in ctx.ledger.rules.clocks(case, today)) != overdue:
+            if overdue is not None and overdue != any(
+                c.overdue and c.kind == "duty" for c in ctx.ledger.rules.clocks(case, today, units=index.units)
+            ):
                 continue
             matches.append(case)
         matches.sort(key=lambda c: (c.received_on, c.number), reverse=True)

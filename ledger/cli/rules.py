@@ -50,6 +50,11 @@ def plugins(ctx: Context, local_json: bool) -> None:
         hooks = "\n".join(h.removeprefix("xinfang_") for h in p.hooks)
         grid.add_row(p.name, p.version, hooks, "\n".join(_settings(p.config)) or "—")
     console.print(grid)
+    for p in rules.plugins:
+        scope = rules.scope_of(p.name)
+        if scope is not None:
+            console.print(f"「{p.name}」只适用于 {'、'.join(sorted(scope))} 及其下级单位" if scope else
+                          f"「{p.name}」是本地插件，规则配置中未指定适用单位（[plugins.{p.name}] units），不生效")
     console.print(f"规则配置文件：{rules.source or '无（全部使用默认配置）'}")
     if rules.blocked:
         console.print(f"已屏蔽：{'、'.join(rules.blocked)}")

@@ -7,6 +7,7 @@ Each is created by one event and may receive a few follow-ups, each at most once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import msgspec
@@ -52,6 +53,22 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     created: Event
     seen: frozenset[str] = frozenset()
+
+
+class UnitTree:
+    """Registered units by code, read on first use: a unit's place in the tree never changes."""
+
+    def __init__(self, read: Callable[[str], Record | None]) -> None:
+        self._read = read
+        self._known: dict[str, ev.UnitRegistered] = {}
+
+    def get(self, code: str, /) -> ev.UnitRegistered | None:
+        found = self._known.get(code)
+        if found is None:
+            record = self._read(code)
+            if record is not None and isinstance(record.created, ev.UnitRegistered):
+                found = self._known[code] = record.created
+        return found
 
 
 def key_of(event: Event) -> str:

@@ -153,7 +153,7 @@ def indicator_sections(report: IndicatorReport) -> list[Section]:
                       [[b.batch, b.name, b.listed_on, b.resolution] for b in report.backlog])
     plugin = Section(
         "规则插件指标", ["插件", "指标", "单位", "比率", "目标", "依据"],
-        [[p.plugin, p.label, p.unit or "全部", p.ratio, f"{p.target_percent}%" if p.target_percent is not None else "—",
+        [[p.plugin, p.label, p.unit or (f"适用单位：{'、'.join(p.scope)}" if p.scope else "全部"), p.ratio, f"{p.target_percent}%" if p.target_percent is not None else "—",
           p.basis] for p in [*report.plugin, *(p for u in report.units for p in u.plugin)]],
     )
     return [four, resolve, timing, incidents, receptions, backlog, plugin]

@@ -222,7 +222,7 @@ class Reading:
         found = self._clocks.get(number)
         if found is None:
             found = []
-            for clock in self.rules.clocks(facts.case, self.reference):
+            for clock in self.rules.clocks(facts.case, self.reference, units=self.units):
                 stopped = clock.stopped_on if clock.stopped_on is not None and clock.stopped_on <= self.reference else None
                 late = max(0, ((stopped or self.reference) - clock.due).days)
                 if stopped != clock.stopped_on or late != clock.days_late:
@@ -234,7 +234,8 @@ class Reading:
     def flags(self, case: Case) -> list[str]:
         found = self._flags.get(case.number)
         if found is None:
-            found = self._flags[case.number] = self.rules.flags(case, self.incidents.get(case.number, ()))
+            found = self._flags[case.number] = self.rules.flags(case, self.incidents.get(case.number, ()),
+                                                                units=self.units)
         return found
 
     def unit_name(self, code: str) -> str:
@@ -433,7 +434,7 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
         by_unit[indicator.unit].append(PluginIndicator(
             key=indicator.key, label=indicator.label, unit=indicator.unit,
             ratio=count_ratio(indicator.numerator, indicator.denominator), basis=indicator.basis,
-            plugin=indicator.plugin, target_percent=indicator.target_percent,
+            plugin=indicator.plugin, target_percent=indicator.target_percent, scope=indicator.scope,
         ))
 
     def row(unit: str) -> UnitIndicators:

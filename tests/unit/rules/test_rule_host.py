@@ -17,6 +17,7 @@ from ledger.errors import ConfigError, PluginFailure
 from ledger.hooks import HolidaySchedule, IncidentFact, TimeLimit, hookimpl
 from ledger.rules import RuleSet
 from plugins import national, qinjiang, zhijiang
+from schemas.events import DecisionIssued, UnitRegistered
 from support.rules import plugin
 
 BUILT_IN = [("national", national), ("zhijiang", zhijiang), ("qinjiang", qinjiang)]
@@ -343,3 +344,45 @@ def test_hook_time_limits_local_plugins_answer_in_name_order_whatever_the_regist
     alpha, beta = plugin("alpha", xinfang_time_limits=limit_of(40)), plugin("beta", xinfang_time_limits=limit_of(50))
     for order in ([alpha, beta, ("national", national)], [("national", national), beta, alpha]):
         assert RuleSet(order).limit("decide", date(2021, 3, 1)).days == 40  # type: ignore[union-attr]
+
+
+# ── where a plugin's rules apply ─────────────────────────────────────────────
+
+TREE = {
+    "county": UnitRegistered(code="county", name="示范县", kind="县"),
+    "town-a": UnitRegistered(code="town-a", name="甲镇", kind="乡镇", parent="county"),
+    "village-a1": UnitRegistered(code="village-a1", name="甲镇一村", kind="村社区", parent="town-a"),
+    "town-b": UnitRegistered(code="town-b", name="乙乡", kind="乡镇", parent="county"),
+}
+
+
+def _township_rule() -> tuple[str, Any]:
+    @hookimpl
+    def xinfang_check_command(event: Any) -> list[str]:
+        return ["本镇规定：不支持的处理意见须写明理由"] if isinstance(event, DecisionIssued) and not event.note else []
+
+    return plugin("township", LOCAL=True, xinfang_check_command=xinfang_check_command)
+
+
+def test_a_local_plugin_checks_commands_in_the_units_it_names_and_below_only() -> None:
+    rules = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-a"]}})
+    decision = DecisionIssued(outcome="不支持")
+    for unit, refused in (("town-a", True), ("village-a1", True), ("town-b", False), ("county", False)):
+        reasons = rules.check(decision, a_case(current_unit=unit), date(2021, 3, 1), units=TREE)
+        assert bool(reasons) is refused, unit
+    assert rules.plugins[1].config == {"units": ["town-a"]}
+    assert rules.scope_of("township") == frozenset({"town-a"}) and rules.scope_of("national") is None
+
+
+def test_a_local_plugin_without_units_applies_nowhere_and_its_units_change_the_fingerprint() -> None:
+    nowhere = RuleSet([("national", national), _township_rule()])
+    assert nowhere.check(DecisionIssued(outcome="不支持"), a_case(current_unit="town-a"), date(2021, 3, 1), units=TREE) == []
+    town_a = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-a"]}})
+    town_b = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-b"]}})
+    assert len({nowhere.fingerprint, town_a.fingerprint, town_b.fingerprint}) == 3
+
+
+def test_units_that_are_not_unit_codes_are_refused_with_the_plugin_named() -> None:
+    with pytest.raises(ConfigError, match="「township」的适用单位（units）无效") as error:
+        RuleSet([_township_rule()], config={"township": {"units": "town-a"}})
+    assert error.value.code == "bad_plugin_config"
