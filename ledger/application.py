@@ -137,6 +137,10 @@ class Ledger(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def today(self) -> date:
+        """The business day (China time) on the ledger's clock."""
+        return business_day(self._clock())
+
     def case(self, number: str) -> Case:
         state = self.state("case", number)
         if state is None:
@@ -146,7 +150,7 @@ class Ledger(Application[UUID]):
 
     def case_view(self, number: str, today: date | None = None) -> CaseView:
         case = self.case(number)
-        today = today or business_day(self._clock())
+        today = today or self.today()
         clocks = self.rules.clocks(case, today, units=self.units)
         return CaseView(
             number=case.number,

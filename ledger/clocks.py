@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
+import msgspec
+
 from ledger.calendar import DueDate, WorkingCalendar
 from ledger.domain.case import Case
 from schemas.rules import Clock, TimeLimit
@@ -86,6 +88,18 @@ def limit_clock(limit: TimeLimit, start: date, case: Case, calendar: WorkingCale
 def event_basis(kind: str, day: date) -> str:
     table = EVENT_DEADLINE_BASIS[kind]
     return next((basis for since, basis in table if since <= day), table[-1][1])
+
+
+def seen_on(clock: Clock, day: date) -> Clock:
+    """``clock`` (computed with ``today=day``) as a period reads it on its reference ``day``.
+
+    A stop after ``day`` does not count yet while the clock is not due by then (it is open,
+    not late). A step due on or before ``day`` and done after it is late in the period where
+    it fell due, by the days it really took — not open there and missing from the next period.
+    """
+    if clock.stopped_on is None or clock.stopped_on <= day or clock.due <= day:
+        return clock
+    return msgspec.structs.replace(clock, stopped_on=None, days_late=0)
 
 
 def case_clocks(case: Case, versions: Versions, calendar: WorkingCalendar, today: date) -> list[Clock]:

@@ -150,8 +150,10 @@ def period_facts(ledger: Ledger, period: Period, *, as_of: datetime | None = Non
     return fold_facts(ledger.recorder, ledger.rules, period, as_of=as_of)  # type: ignore[arg-type]
 
 
-def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetime | None = None) -> PeriodFacts:
-    """:func:`period_facts` on a log reader (:class:`ledger.store.LedgerReader`) and a rule set."""
+def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetime | None = None,
+               today: date | None = None) -> PeriodFacts:
+    """:func:`period_facts` on a log reader (:class:`ledger.store.LedgerReader`) and a rule set;
+    ``today`` (the server's day when None) is the reference day of a period not over without ``as_of``."""
     fold = _Fold(period)
     size = 0
     for row in iter_log(reader):  # type: ignore[arg-type]
@@ -161,7 +163,8 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
         size = row.seq + 1
         fold.apply(envelope)
 
-    reference = min(period.end, as_of.astimezone(CHINA).date()) if as_of is not None else period.end
+    known = as_of.astimezone(CHINA).date() if as_of is not None else today or datetime.now(CHINA).date()
+    reference = min(period.end, known)
     in_period = [i for i in fold.incidents if i.occurred_on in period]
     by_case: dict[str, list[IncidentFact]] = defaultdict(list)
     for incident in fold.incidents:

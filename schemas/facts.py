@@ -101,7 +101,7 @@ class PeriodFacts(msgspec.Struct, frozen=True, kw_only=True):
     as_of: datetime | None
     """Knowledge time: only events recorded at or before it (None: the whole log)."""
     reference_day: date
-    """The day clocks are read on: the period's last day, or ``as_of``'s day if earlier."""
+    """The day clocks are read on: the period's last day, or the day known (``as_of``'s, else today) if earlier."""
     tree_size: int
     """How many events (the log prefix) the facts were folded from."""
     rules_fingerprint: str

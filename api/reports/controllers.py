@@ -204,6 +204,7 @@ class ReportController(Controller):
             unit=scoped_unit(ctx, actor, unit),
             parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
             withheld=withheld(ctx, actor),
+            today=ctx.today(),
         )
         result = make_report(ctx.projector, name, inputs)
         if kind == "csv":

@@ -118,6 +118,13 @@ def show_case(ctx: Context, number: str) -> None:
                   for c in view.clocks]
     if clock_rows:
         table("期限", ["事项", "依据", "起算", "到期", "完成", "情况"], clock_rows)
+    today = ctx.ledger.today()
+    window_rows = [(w.label, w.basis, w.started_on, f"{w.due}{'（暂定）' if w.provisional else ''}",
+                    f"已于 {w.stopped_on} 提出" if w.stopped_on else "已届满" if today > w.due
+                    else f"可以提出（还剩 {(w.due - today).days} 天）")
+                   for w in view.windows]
+    if window_rows:
+        table("提出期限（逾期提出将被拒绝）", ["事项", "依据", "起算", "届满", "情况"], window_rows)
 
 
 @click.command("export")

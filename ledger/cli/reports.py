@@ -151,11 +151,13 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 
     看板不指定考核期时列出至今登记的全部案件。
     """
-    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None)
+    today = ctx.ledger.today()
+    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None, today)
     inputs = Inputs(
         period=chosen,
         as_of=as_of_of(as_of), unit=unit,
         parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
+        today=today,
     )
     projector = projector_of(ctx)
     with fold_progress("计算中", projector) as advance:

@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from ledger.clocks import seen_on
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
 from ledger.facts import fold_facts, owner, parse_period
@@ -116,6 +117,8 @@ class Inputs:
 
     ``withheld``: case numbers to leave out for whoever reads the report, besides the 检举
     cases against ``unit`` (the HTTP API passes the 检举 cases its caller may not see).
+    ``today``: the day it is asked on (the server's day when None); without ``as_of``, a
+    period not yet over is read on that day.
     """
 
     period: Period
@@ -123,6 +126,7 @@ class Inputs:
     unit: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
     withheld: frozenset[str] = frozenset()
+    today: date | None = None
 
     def __post_init__(self) -> None:
         floor = int(BACKFILL_FLOOR.total_seconds() // 3600)
@@ -132,10 +136,12 @@ class Inputs:
             raise InvalidInput("推诿阈值（转办次数）至少为 1", code="bad_threshold")
 
     def reference_day(self, report: str, today: date | None = None) -> date:
-        as_of_day = self.as_of.astimezone(CHINA).date() if self.as_of is not None else None
-        if report == "board":
-            return as_of_day or today or datetime.now(CHINA).date()
-        return min(self.period.end, as_of_day) if as_of_day is not None else self.period.end
+        """The day clocks are read on: what was known (``as_of``'s day, else today), and for a
+        period report no later than the period's last day — mid-period, overdue is counted to
+        the day known, not to the period's end."""
+        known = (self.as_of.astimezone(CHINA).date() if self.as_of is not None else None) or today or self.today \
+            or datetime.now(CHINA).date()
+        return known if report == "board" else min(self.period.end, known)
 
 
 def ratio(hits: Iterable[str], total: Iterable[str]) -> Ratio:
@@ -217,18 +223,13 @@ class Reading:
         return day if day is not None and day <= self.end else None
 
     def clocks(self, facts: CaseFacts) -> list[Clock]:
-        """The case's clocks read on the reference day: a stop after it does not count yet."""
+        """The case's clocks read on the reference day (:func:`ledger.clocks.seen_on`)."""
         number = facts.case.number
         found = self._clocks.get(number)
         if found is None:
-            found = []
-            for clock in self.rules.clocks(facts.case, self.reference, units=self.units):
-                stopped = clock.stopped_on if clock.stopped_on is not None and clock.stopped_on <= self.reference else None
-                late = max(0, ((stopped or self.reference) - clock.due).days)
-                if stopped != clock.stopped_on or late != clock.days_late:
-                    clock = msgspec.structs.replace(clock, stopped_on=stopped, days_late=late)
-                found.append(clock)
-            self._clocks[number] = found
+            found = self._clocks[number] = [
+                seen_on(clock, self.reference) for clock in self.rules.clocks(facts.case, self.reference, units=self.units)
+            ]
         return found
 
     def flags(self, case: Case) -> list[str]:
@@ -709,7 +710,8 @@ class Snapshot:
         """The period's facts for the plugins, when an active plugin computes something for ``report``."""
         if not wants_facts(self.rules, report):
             return
-        self.facts = fold_facts(self.projector.reader, self.rules, self.inputs.period, as_of=self.inputs.as_of)
+        self.facts = fold_facts(self.projector.reader, self.rules, self.inputs.period, as_of=self.inputs.as_of,
+                                today=self.inputs.today)
         if self.facts.tree_size != self.size:
             raise Conflict(
                 f"插件事实取自 {self.facts.tree_size} 条事件，报告取自 {self.size} 条：计算期间账本写入了新事件，"
