@@ -44,6 +44,7 @@ REFERENCES: dict[str, str] = {
     "to_unit": "unit",
     "home_township": "unit",
     "township": "unit",
+    "village": "unit",
     "unit": "unit",
     "parent": "unit",
     "leader": "official",
@@ -364,6 +365,8 @@ class Ledger(Application[UUID]):
             reason = records.refusal(state, event)  # type: ignore[arg-type]
             if reason:
                 raise Refused(reason, code="illegal_transition")
+            if reason := records.place_refusal(event, self.units):
+                raise Refused(reason, code="rule_violation")
         if reasons := self.rules.check(event, state if isinstance(state, Case) else None, day, units=self.units):
             raise Refused("；".join(reasons), code="plugin_rule")
         envelope = Envelope(

@@ -151,6 +151,23 @@ def xinfang_case_flags(case: Case, incidents: list[IncidentFact], config: Any) -
 
 
 @hookspec
+def xinfang_incident_kinds(incident: IncidentFact, config: Any) -> list[str]:
+    """Kinds an incident counts as besides the one recorded: a 越级 visit of 5 or more persons is 集体 too.
+
+    ``incident`` is an :class:`schemas.facts.IncidentFact` (recorded ``kind``, destination
+    ``level``, head count ``persons``). Returns kinds out of :data:`schemas.common.IncidentKind`
+    (越级, 集体, 非正常, 极端). Every plugin's kinds count; the period facts list them, with the
+    recorded one first, in ``IncidentFact.kinds``, and award criteria match on any of them.
+
+    Example::
+
+        @hookimpl
+        def xinfang_incident_kinds(incident, config):
+            return ["集体"] if incident.persons >= config.collective_threshold else []
+    """
+
+
+@hookspec
 def xinfang_indicators(facts: PeriodFacts, config: Any) -> list[Indicator]:
     """Indicators a plugin adds to reports, computed from the period's facts.
 

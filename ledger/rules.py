@@ -42,7 +42,7 @@ from ledger.domain.case import Case
 from ledger.errors import ConfigError, PluginFailure
 from ledger.inputs import explain
 from ledger.scope import SCOPE_KEY, Scope, Units, facts_within, within
-from schemas.common import Code, Flag
+from schemas.common import Code, Flag, IncidentKind
 from schemas.events import Event
 from schemas.facts import IncidentFact, PeriodFacts
 from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicator, TimeLimit
@@ -50,6 +50,7 @@ from schemas.rules import AwardVerdict, Clock, Finding, HolidaySchedule, Indicat
 ENTRY_POINT_GROUP = "xinfang.plugins"
 RULES_VARIABLE = "XINFANG_RULES"
 FLAGS: tuple[str, ...] = Flag.__args__  # type: ignore[attr-defined]
+INCIDENT_KINDS: tuple[str, ...] = IncidentKind.__args__  # type: ignore[attr-defined]
 UNIT_FIELDS = ("home_township", "township", "unit", "to_unit")
 """Event fields that place a command outside any case in a unit (for plugins limited to some units)."""
 
@@ -117,11 +118,18 @@ def _list_of(item: type[Any]) -> Check:
     return check
 
 
-def _flag_list(answer: Any) -> str | None:
-    if not isinstance(answer, list):
-        return f"{type(answer).__name__}（应为标记的列表）"
-    bad = next((x for x in answer if x not in FLAGS), None)
-    return None if bad is None else f"未知的标记 {bad!r:.40}（可用：{'、'.join(FLAGS)}）"
+def _words_of(allowed: tuple[str, ...], what: str) -> Check:
+    def check(answer: Any) -> str | None:
+        if not isinstance(answer, list):
+            return f"{type(answer).__name__}（应为{what}的列表）"
+        bad = next((x for x in answer if x not in allowed), None)
+        return None if bad is None else f"未知的{what} {bad!r:.40}（可用：{'、'.join(allowed)}）"
+
+    return check
+
+
+_flag_list = _words_of(FLAGS, "标记")
+_kind_list = _words_of(INCIDENT_KINDS, "事件类别")
 
 
 class BoundLimits:
@@ -469,6 +477,12 @@ class RuleSet:
         derived = {flag for _, flags in answers for flag in flags} - set(case.flags)
         return [*case.flags, *(f for f in FLAGS if f in derived)]
 
+    def incident_kinds(self, incident: IncidentFact) -> list[str]:
+        """The incident's recorded kind followed by those the plugins derive, without repeats."""
+        answers = self._call_each("xinfang_incident_kinds", _kind_list, None, incident=incident)
+        derived = {kind for _, kinds in answers for kind in kinds} - {incident.kind}
+        return [incident.kind, *(k for k in INCIDENT_KINDS if k in derived)]
+
     # ── per period ───────────────────────────────────────────────────────────
 
     def _in_area(self, found: list[tuple[str, Any]], facts: PeriodFacts) -> list[tuple[str, Any]]:
@@ -484,6 +498,10 @@ class RuleSet:
 
     def awards(self, facts: PeriodFacts) -> list[AwardVerdict]:
         found = self._in_area(self._collect("xinfang_awards", AwardVerdict, facts=facts), facts)
+        for plugin, verdict in found:
+            if verdict.status != "judged" and (verdict.passed or verdict.amount):
+                raise _bad_answer(plugin, "xinfang_awards",
+                                  f"{verdict.unit}「{verdict.title}」为{verdict.result}，不能通过或给予奖励")
         return [msgspec.structs.replace(x, plugin=p) for p, x in found]
 
     def findings(self, facts: PeriodFacts) -> list[Finding]:

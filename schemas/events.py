@@ -433,7 +433,7 @@ class DisputeResolved(Event, kw_only=True):
 
 
 class IncidentRecorded(Event, kw_only=True):
-    """越级、集体、非正常访或极端事件：去向层级、人数、属地乡镇。"""
+    """越级、集体、非正常访或极端事件：去向层级、人数、属地乡镇，及当事人所在村（社区）。"""
 
     aggregate: ClassVar[str] = "incident"
     key_field: ClassVar[str | None] = "incident"
@@ -444,6 +444,9 @@ class IncidentRecorded(Event, kw_only=True):
     township: Code
     case: CaseNumber | None = None
     note: Text = ""
+    village: Code | None = None
+    """The village (村/社区) of the people involved, where known: it must lie in ``township``.
+    Without it a village-level verdict (三无村) cannot be made for the township's villages."""
 
 
 class PetitionerIdentityErased(Event, kw_only=True):

@@ -133,6 +133,14 @@ class AwardFailure(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     occurred_on: date | None = None
 
 
+VerdictStatus = Literal["judged", "undetermined", "not_applicable"]
+"""``judged``: passed or not; ``undetermined``: the facts do not allow a verdict (an incident
+in the township with no village recorded, for a village title); ``not_applicable``: the title
+does not apply (a unit that received no ratings, a period that is not the title's)."""
+
+VERDICT_WORDS: dict[str, str] = {"undetermined": "待定", "not_applicable": "不适用"}
+
+
 class AwardVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One unit's result for one title (三无乡镇, 三无村(社区), 信访工作人民满意单位 …) in a period."""
 
@@ -143,11 +151,19 @@ class AwardVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     title: str
     passed: bool
     failures: list[AwardFailure] = []
+    """Why it failed; for an ``undetermined`` verdict, the incidents that may break a criterion."""
     amount: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Award in 元 (0 when not passed)."""
     note: str = ""
+    status: VerdictStatus = "judged"
+    """Only a ``judged`` verdict may pass; the others pass nothing and award nothing."""
     plugin: str = ""
     """Set by the rules host: the plugin that judged it."""
+
+    @property
+    def result(self) -> str:
+        """通过 / 未通过 / 待定 / 不适用."""
+        return VERDICT_WORDS.get(self.status) or ("通过" if self.passed else "未通过")
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -100,6 +100,24 @@ def refusal(record: Record | None, event: Event) -> str | None:
     return None
 
 
+def place_refusal(event: Event, units: UnitTree) -> str | None:
+    """Why an incident's village does not fit: it must be a 村（社区） lying in the 属地 the incident names."""
+    if not isinstance(event, ev.IncidentRecorded) or event.village is None:
+        return None
+    village = units.get(event.village)
+    if village is None:
+        return None  # an unknown unit is refused by the reference check
+    if village.kind != "村社区":
+        return f"{village.name}（{event.village}）不是村（社区），不能作为当事人所在村（字段 village）"
+    unit: str | None = event.village
+    while unit is not None and unit != event.township:
+        found = units.get(unit)
+        unit = found.parent if found is not None else None
+    if unit is None:
+        return f"村（社区）{village.name}（{event.village}）不在属地 {event.township} 之内：请核对 township 与 village"
+    return None
+
+
 def evolve(record: Record | None, envelope: Envelope) -> Record:
     e = envelope.event
     if record is None:

@@ -30,7 +30,7 @@ import msgspec
 from ledger.clocks import seen_on
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
-from ledger.facts import fold_facts, owner, parse_period
+from ledger.facts import EXCLUDED_FROM_RATES, fold_facts, owner, parse_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -81,7 +81,6 @@ OFFICIAL_STEP = {"accept": ("accept", "refuse"), "decide": ("decide",), "review_
 
 SATISFIED = frozenset({"满意", "基本满意"})
 EXPIRED = "超期未评价"
-LITIGATION = "涉法涉诉"
 
 
 EARLIEST = date(2000, 1, 1)
@@ -381,7 +380,7 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
         case = facts.case
         number = case.number
         unit = facts.unit
-        excluded = LITIGATION in reading.flags(case)
+        excluded = EXCLUDED_FROM_RATES in reading.flags(case)
         for clock in reading.clocks(facts):
             if clock.due not in period:
                 continue

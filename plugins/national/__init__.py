@@ -23,7 +23,7 @@ from schemas import events as ev
 from schemas.common import Level
 from schemas.rules import Milestone
 
-__version__ = "2022.05.01.3"
+__version__ = "2022.05.01.4"
 """C22 date, then a revision: any change to what the plugin answers bumps the revision (and so the fingerprint)."""
 
 
@@ -125,6 +125,12 @@ def xinfang_case_flags(case: Case, incidents: list[IncidentFact], config: Config
     if any(i.kind == "非正常" for i in incidents):
         flags.append("非正常")
     return flags
+
+
+@hookimpl(trylast=True)
+def xinfang_incident_kinds(incident: IncidentFact, config: Config) -> list[str]:
+    """A visit of ``collective_threshold`` persons or more is a 集体访, whatever kind it was recorded as."""
+    return ["集体"] if incident.persons >= config.collective_threshold else []
 
 
 @hookimpl(trylast=True)

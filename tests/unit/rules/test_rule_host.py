@@ -83,7 +83,7 @@ def test_changing_a_plugins_config_changes_the_fingerprint() -> None:
 
 def test_changing_a_plugins_version_changes_the_fingerprint() -> None:
     base = RuleSet(BUILT_IN).fingerprint
-    bumped = [(n, copy_of(m, __version__="2021.2") if n == "zhijiang" else m) for n, m in BUILT_IN]
+    bumped = [(n, copy_of(m, __version__="2021.99") if n == "zhijiang" else m) for n, m in BUILT_IN]
     assert RuleSet(bumped).fingerprint != base
 
 
@@ -386,3 +386,20 @@ def test_units_that_are_not_unit_codes_are_refused_with_the_plugin_named() -> No
     with pytest.raises(ConfigError, match="「township」的适用单位（units）无效") as error:
         RuleSet([_township_rule()], config={"township": {"units": "town-a"}})
     assert error.value.code == "bad_plugin_config"
+
+
+def test_hook_awards_a_verdict_that_is_not_judged_cannot_pass_or_award() -> None:
+    from schemas.facts import Period, PeriodFacts
+    from schemas.rules import AwardVerdict
+
+    @hookimpl
+    def xinfang_awards() -> list[AwardVerdict]:
+        return [AwardVerdict(unit="town-a", name="甲镇", kind="乡镇", township_class=None, title="三无乡镇",
+                             passed=True, amount=50_000, status="undetermined")]
+
+    facts = PeriodFacts(period=Period(label="2021年", start=date(2021, 1, 1), end=date(2021, 12, 31)), as_of=None,
+                        reference_day=date(2021, 12, 31), tree_size=0, rules_fingerprint="", units=[], cases=[],
+                        incidents=[])
+    rules = RuleSet([plugin("generous", xinfang_awards=xinfang_awards)])
+    with pytest.raises(PluginFailure, match="「generous」的 xinfang_awards .*town-a「三无乡镇」为待定，不能通过或给予奖励"):
+        rules.awards(facts)
