@@ -51,6 +51,7 @@ REFERENCES: dict[str, str] = {
     "official": "official",
     "approved_by": "official",
     "repeat_of": "case",
+    "reception": "reception",
     "case": "case",
 }
 """Event fields that name another aggregate, which must exist."""

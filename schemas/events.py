@@ -78,6 +78,9 @@ class PetitionRegistered(Event, kw_only=True):
     repeat_of: CaseNumber | None = None
     accused: list[Code] = []
     """Units and officials a 检举 names: they must never read the case."""
+    reception: Code | None = None
+    """The 领导接访 session (``LeaderReceptionHeld.session``) the item was received at, if any:
+    its items make up the 接访化解率."""
 
 
 class CaseForwarded(Event, kw_only=True):

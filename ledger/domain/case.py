@@ -115,6 +115,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     objections: int = 0
     supervision: tuple[Supervision, ...] = ()
     barred: bool = False
+    reception: str | None = None
+    """The 领导接访 session the item was received at."""
 
     def rating_of(self, party: str) -> str | None:
         return next((value for who, value in self.ratings if who == party), None)
@@ -361,6 +363,7 @@ def _registered(envelope: Envelope) -> Case:
         accused=tuple(e.accused),
         received_on=business_day(envelope.occurred_at),
         stage_since=envelope.occurred_at,
+        reception=e.reception,
     )
 
 

@@ -131,9 +131,10 @@ def indicator_sections(report: IndicatorReport) -> list[Section]:
     )
     resolve = Section(
         "化解与回访",
-        ["单位", "矛盾纠纷化解率", "调处化解率", "包案化解率", "回访联系成功率", "回访不满意（件）"],
+        ["单位", "矛盾纠纷化解率", "调处化解率", "包案化解率", "接访化解率", "接访按期办理中（件）", "回访联系成功率",
+         "回访不满意（件）"],
         [[u.name if u.unit == "*" else f"{u.name}（{u.unit}）", u.disputes, u.disputes_mediated, u.leader_cases,
-          u.follow_up, u.follow_up_unsatisfied] for u in rows],
+          u.reception_resolution, u.reception_open_in_time, u.follow_up, u.follow_up_unsatisfied] for u in rows],
     )
     timing = Section(
         "期限分项",

@@ -297,6 +297,12 @@ def _missed(clock: Clock) -> bool:
     return clock.days_late > 0
 
 
+def within_limits(clocks: list[Clock]) -> bool:
+    """按期办理中: a statutory clock still running and none missed, on the reference day."""
+    duty = [c for c in clocks if c.kind == "duty"]
+    return any(c.stopped_on is None for c in duty) and not any(_missed(c) for c in duty)
+
+
 class Groups:
     """figure → unit → list of (case, value), with '*' collecting everything."""
 
@@ -402,6 +408,12 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
             g.add("repeat", case.home_township, number, case.repeat_of is not None)
         if facts.leader_on is not None and facts.leader_on in period:
             g.add("leader_cases", unit, number, reading.by_end(case.concluded_on) is not None)
+        if case.reception is not None and case.received_on in period:
+            concluded = reading.by_end(case.concluded_on) is not None
+            if not concluded and within_limits(reading.clocks(facts)):
+                g.add("reception_open_in_time", unit, number)
+            else:
+                g.add("reception_resolution", unit, number, concluded)
         visits = [v for v in facts.follow_ups if v.day in period]
         if visits:
             g.add("follow_up", unit, number, any(v.reached for v in visits))
@@ -449,6 +461,8 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
             conclusion=_hits(g.get("conclusion", unit)),
             repeat=_hits(g.get("repeat", unit)),
             leader_cases=_hits(g.get("leader_cases", unit)),
+            reception_resolution=_hits(g.get("reception_resolution", unit)),
+            reception_open_in_time=tally(k for k, _ in g.get("reception_open_in_time", unit)),
             disputes=_hits(g.get("disputes", unit)),
             disputes_mediated=_hits(g.get("disputes_mediated", unit)),
             follow_up=_hits(g.get("follow_up", unit)),
