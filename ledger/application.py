@@ -26,8 +26,9 @@ from ledger.domain import case as case_rules
 from ledger.domain import records
 from ledger.domain.case import CHINA, Case, business_day
 from ledger.domain.ids import aggregate_id
-from ledger.domain.records import Record, UnitTree
+from ledger.domain.records import Directory, Record
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound, Refused
+from ledger.narrative import Names, describe
 from ledger.rules import BoundLimits, RuleSet
 from ledger.store import LedgerReader, RecordedTimeRegression
 from schemas import events as ev
@@ -110,8 +111,9 @@ class Ledger(Application[UUID]):
         self._last_recorded = datetime.min.replace(tzinfo=CHINA)
         self._known: set[UUID] = set()
         self._next_number: dict[int, int] = {}
-        self.units = UnitTree(lambda code: self.state("unit", code))
-        """Registered units by code, for the rules of plugins limited to some units."""
+        self.units = Directory(ev.UnitRegistered, lambda code: self.state("unit", code))
+        """Registered units by code: their place (for plugins limited to some units) and names."""
+        self.officials = Directory(ev.OfficialRegistered, lambda code: self.state("official", code))
         settings = {
             **environment(self.url),
             "AGGREGATE_CACHE_MAXSIZE": "5000",
@@ -184,8 +186,12 @@ class Ledger(Application[UUID]):
             raise NotFound(f"案件 {number} 不存在", code="unknown_case", case=number)
         reader: LedgerReader = self.recorder  # type: ignore[assignment]
         leaves = {e.originator_version: reader.leaf_at(case_id, e.originator_version) for e in envelopes}
-        return [
-            TimelineEntry(
+        names = self.names()
+        entries = []
+        before: Case | None = None
+        for e in envelopes:
+            leaf = leaves[e.originator_version]
+            entries.append(TimelineEntry(
                 version=e.originator_version,
                 type=type(e.event).__name__,
                 name=ev.chinese_name(type(e.event)),
@@ -195,11 +201,16 @@ class Ledger(Application[UUID]):
                 event=e.event,
                 command_id=e.command_id,
                 batch=e.batch,
-                seq=leaf.seq if (leaf := leaves[e.originator_version]) else None,
+                seq=leaf.seq if leaf else None,
                 leaf_hash=leaf.leaf_hash.hex() if leaf else None,
-            )
-            for e in envelopes
-        ]
+                text=describe(e, names, before),
+            ))
+            before = case_rules.evolve(before, e)
+        return entries
+
+    def names(self) -> Names:
+        """Unit and official names, for what people read."""
+        return Names(self.units, self.officials)
 
     # ── writes ───────────────────────────────────────────────────────────────
 

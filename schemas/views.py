@@ -40,6 +40,9 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     batch: str | None = None
     seq: int | None = None
     leaf_hash: str | None = None
+    text: str = ""
+    """What the event says, in Chinese, with unit and official names (:mod:`ledger.narrative`):
+    to which unit, the outcome, who rated which party (and which unit that is) and how, the reason."""
 
 
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,7 @@ import click
 import msgspec
 
 from ledger.cli import Context, handles_errors
-from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progress, table
+from ledger.cli.output import EXIT_REFUSED, console, errors, print_json, progress, table, wide_table
 from ledger.domain.case import CHINA
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
@@ -97,20 +97,21 @@ def show_case(ctx: Context, number: str) -> None:
     if ctx.as_json:
         print_json({"case": view, "timeline": timeline})
         return
+    names = ctx.ledger.names()
     console.print(f"[bold]案件 {view.number}[/]　状态：{view.stage}　版本：{view.version}　"
-                  f"责任单位：{view.current_unit or '—'}　包案领导：{view.leader or '—'}")
-    console.print(f"渠道：{view.channel}　类别：{view.subject}　属地：{view.home_township}　"
+                  f"责任单位：{names.unit(view.current_unit)}　包案领导：{names.official(view.leader)}")
+    console.print(f"渠道：{view.channel}　类别：{view.subject}　属地：{names.unit(view.home_township)}　"
                   f"标记：{'、'.join(view.flags) or '—'}")
     rows = []
     for entry in timeline:
         delay = entry.recorded_at - entry.occurred_at
-        rows.append((entry.seq, entry.version, entry.name,
+        rows.append((entry.seq, entry.version, entry.name, entry.text,
                      f"{entry.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
                      f"{entry.recorded_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
                      f"{delay.days}天" if delay.days >= 1 else "",
-                     f"{entry.actor.id}（{ROLE_NAMES[entry.actor.role]}，{entry.actor.unit}）",
+                     f"{names.official(entry.actor.id)}（{ROLE_NAMES[entry.actor.role]}，{names.unit(entry.actor.unit)}）",
                      entry.batch or ""))
-    table("时间线", ["序号", "版本", "事件", "发生时间", "记录时间", "补录间隔", "操作人", "导入批次"], rows)
+    wide_table("时间线", ["序号", "版本", "事件", "内容", "发生时间", "记录时间", "补录间隔", "操作人", "导入批次"], rows)
     clock_rows = [(c.label, c.basis, c.started_on, f"{c.due}{'（暂定）' if c.provisional else ''}",
                    c.stopped_on or "进行中",
                    ("按期" if not c.overdue else

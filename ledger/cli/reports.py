@@ -9,7 +9,7 @@ projections`` shows where they stand and ``--follow`` keeps them caught up;
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +17,10 @@ from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ledger.cli import Context, handles_errors
-from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
+from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table, wide_table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
@@ -66,17 +64,6 @@ def as_of_of(text: str | None) -> datetime | None:
 
 
 # ── Writers ──────────────────────────────────────────────────────────────────
-
-
-def wide_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Reports are wide: cells wrap instead of being cut, and a pipe gets 200 columns, not 80."""
-    out = Console(highlight=False, width=None if console.is_terminal else 200)
-    grid = Table(title=title, title_justify="left")
-    for header in headers:
-        grid.add_column(header, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    out.print(grid)
 
 
 def write_table(report: Any, with_cases: bool) -> None:

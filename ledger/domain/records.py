@@ -8,12 +8,15 @@ Each is created by one event and may receive a few follow-ups, each at most once
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import msgspec
 
 from schemas import events as ev
 from schemas.events import Envelope, Event
+
+Registered = TypeVar("Registered", ev.UnitRegistered, ev.OfficialRegistered)
 
 KIND_NAMES: dict[str, str] = {
     "unit": "单位",
@@ -55,20 +58,24 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     seen: frozenset[str] = frozenset()
 
 
-class UnitTree:
-    """Registered units by code, read on first use: a unit's place in the tree never changes."""
+class Directory(Generic[Registered]):
+    """Registered units (or officials) by code, read on first use: a registration never changes."""
 
-    def __init__(self, read: Callable[[str], Record | None]) -> None:
+    def __init__(self, kind: type[Registered], read: Callable[[str], object]) -> None:
+        self._kind = kind
         self._read = read
-        self._known: dict[str, ev.UnitRegistered] = {}
+        self._known: dict[str, Registered] = {}
 
-    def get(self, code: str, /) -> ev.UnitRegistered | None:
+    def get(self, code: str, /) -> Registered | None:
         found = self._known.get(code)
         if found is None:
             record = self._read(code)
-            if record is not None and isinstance(record.created, ev.UnitRegistered):
+            if isinstance(record, Record) and isinstance(record.created, self._kind):
                 found = self._known[code] = record.created
         return found
+
+
+UnitTree = Directory[ev.UnitRegistered]
 
 
 def key_of(event: Event) -> str:

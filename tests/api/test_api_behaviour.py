@@ -177,3 +177,11 @@ def test_awards_come_as_json_csv_or_xlsx_to_appraisal_roles(sqlite_world: World)
             "not-acceptable")
     problem(world.get("/api/reports/awards?period=20x1", "admin"), 400, "malformed-request")
     problem(world.get("/api/reports/awards?period=2021", "handler-a"), 403, "forbidden")
+
+
+def test_the_timeline_says_what_each_event_says(world: World) -> None:
+    timeline = world.get("/api/cases/A-1/timeline", "handler-a").json()
+    assert [entry["text"] for entry in timeline] == [
+        "示范县信访局登记来访信访事项 A-1「土地征收补偿」（属地甲镇，1人）",
+        "示范县信访局将本件转送甲镇办理",
+    ]
