@@ -180,6 +180,20 @@ class BackfillEntry(msgspec.Struct, frozen=True, kw_only=True):
     """recorded_at − occurred_at, whole hours."""
 
 
+class IdentityReadItem(msgspec.Struct, frozen=True, kw_only=True):
+    """身份信息查阅: who read whose identity, on which day, for which case and purpose (from ``IdentityRead``)."""
+
+    read: str
+    ref: str
+    """The petitioner whose identity was read (a reference, never the identity)."""
+    case: str | None
+    purpose: str
+    day: date
+    official: str
+    """Who read it (the recorded actor)."""
+    unit: str
+
+
 class UnitAccountability(msgspec.Struct, frozen=True, kw_only=True):
     unit: str
     name: str
@@ -208,6 +222,8 @@ class UnitAccountability(msgspec.Struct, frozen=True, kw_only=True):
     backfill: Ratio
     """Entries recorded by the unit about the period: recorded late ÷ all (imports excluded)."""
     backfill_entries: list[BackfillEntry]
+    identity_reads: list[IdentityReadItem] = []
+    """Petitioners' identities the unit's officials read in the period."""
 
 
 class OfficialAccountability(msgspec.Struct, frozen=True, kw_only=True):
@@ -221,6 +237,8 @@ class OfficialAccountability(msgspec.Struct, frozen=True, kw_only=True):
     decisions: list[DecisionItem]
     backfill: Ratio
     backfill_entries: list[BackfillEntry]
+    identity_reads: list[IdentityReadItem] = []
+    """Petitioners' identities the official read in the period."""
 
 
 class AccountabilityReport(msgspec.Struct, frozen=True, kw_only=True):

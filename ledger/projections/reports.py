@@ -48,6 +48,7 @@ from schemas.reports import (
     Damage,
     Deadline,
     DecisionItem,
+    IdentityReadItem,
     IncidentCount,
     IndicatorReport,
     LateClock,
@@ -607,6 +608,20 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             official_decisions[e.official].append(item)
             officials.add("decisions", e.official, e.decision)
 
+    reads: dict[str, list[IdentityReadItem]] = defaultdict(list)
+    official_reads: dict[str, list[IdentityReadItem]] = defaultdict(list)
+    for record in reading.records["identity_read"]:
+        e = record.event
+        assert isinstance(e, ev.IdentityRead)
+        if record.day not in period or (e.case is not None and e.case in reading.hidden):
+            continue
+        read = IdentityReadItem(read=e.read, ref=e.ref, case=e.case, purpose=e.purpose, day=record.day,
+                                official=record.actor, unit=record.unit)
+        if only is None or record.unit == only:
+            reads[record.unit].append(read)
+            official_reads[record.actor].append(read)
+            official_units.setdefault(record.actor, record.unit)
+
     entries: dict[str, list[BackfillEntry]] = defaultdict(list)
     official_entries: dict[str, list[BackfillEntry]] = defaultdict(list)
     for late in reading.late_entries():
@@ -627,7 +642,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
         """Late entries ÷ all entries; the cases (or records) the late ones are about."""
         return msgspec.structs.replace(count_ratio(len(found), total), cases=sorted({e.key for e in found}))
 
-    units = sorted((g.units() | set(entries) | set(letters) | set(bounces) | set(supervision)) - {"*"})
+    units = sorted((g.units() | set(entries) | set(letters) | set(bounces) | set(supervision) | set(reads)) - {"*"})
     if only is not None:
         units = [u for u in units if u == only]
     unit_rows = [
@@ -648,10 +663,11 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             decisions=sorted(decisions.get(unit, []), key=lambda d: (d.decided_on, d.decision)),
             backfill=backfill(entries.get(unit, []), activity_units.get(unit, 0)),
             backfill_entries=entries.get(unit, []),
+            identity_reads=sorted(reads.get(unit, []), key=lambda r: (r.day, r.read)),
         )
         for unit in units
     ]
-    official_codes = sorted(officials.units() | set(official_entries))
+    official_codes = sorted(officials.units() | set(official_entries) | set(official_reads))
     official_rows = []
     for code in official_codes:
         registered = reading.officials.get(code)
@@ -667,6 +683,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             decisions=sorted(official_decisions.get(code, []), key=lambda d: (d.decided_on, d.decision)),
             backfill=backfill(official_entries.get(code, []), activity_actors.get(code, 0)),
             backfill_entries=official_entries.get(code, []),
+            identity_reads=sorted(official_reads.get(code, []), key=lambda r: (r.day, r.read)),
         ))
     kept = [f if not reading.hidden or reading.hidden.isdisjoint(f.cases) else
             msgspec.structs.replace(f, cases=reading.shown(f.cases))
