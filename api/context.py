@@ -133,9 +133,10 @@ class ApiContext:
                 self.index.catch_up()
         raise Conflict("与其他写入者反复冲突，请稍后重试", code="write_conflict")
 
-    def execute_many(self, commands: list[Command], actor: Actor, batch: str) -> Iterator[CommandResult | LedgerError]:
+    def execute_many(self, commands: list[Command], actor: Actor, batch: str,
+                     migration: str | None = None) -> Iterator[CommandResult | LedgerError]:
         with self.write_lock:
-            yield from self.ledger.execute_many(commands, actor, batch=batch)
+            yield from self.ledger.execute_many(commands, actor, batch=batch, migration=migration)
 
 
 def provide_context(state: State) -> ApiContext:

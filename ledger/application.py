@@ -201,6 +201,8 @@ class Ledger(Application[UUID]):
                 event=e.event,
                 command_id=e.command_id,
                 batch=e.batch,
+                migration=e.migration,
+                original_actor=e.original_actor,
                 seq=leaf.seq if leaf else None,
                 leaf_hash=leaf.leaf_hash.hex() if leaf else None,
                 text=describe(e, names, before),
@@ -214,11 +216,16 @@ class Ledger(Application[UUID]):
 
     # ── writes ───────────────────────────────────────────────────────────────
 
-    def execute(self, command: Command, actor: Actor, *, batch: str | None = None) -> CommandResult:
-        """Decide and save one command; a repeated ``command_id`` returns the first result."""
+    def execute(self, command: Command, actor: Actor, *, batch: str | None = None,
+                migration: str | None = None) -> CommandResult:
+        """Decide and save one command; a repeated ``command_id`` returns the first result.
+
+        ``batch`` names the import it came in (provenance only); ``migration`` the declared
+        migration it belongs to (:meth:`_check_migration`).
+        """
         for _ in range(5):
             work = _Work()
-            result = self._decide(command, actor, batch, work)
+            result = self._decide(command, actor, batch, migration, work)
             if result.repeated:
                 return result
             try:
@@ -231,7 +238,8 @@ class Ledger(Application[UUID]):
         raise Conflict("服务器时钟与其他写入者不一致，请稍后重试", code="clock_conflict")
 
     def execute_many(
-        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, chunk: int = 500
+        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, migration: str | None = None,
+        chunk: int = 500,
     ) -> Iterator[CommandResult | LedgerError]:
         """Decide commands in order, ``chunk`` at a time: one read of what a chunk needs, one transaction.
 
@@ -246,10 +254,10 @@ class Ledger(Application[UUID]):
             outcomes: list[CommandResult | LedgerError] = []
             for command in group:
                 try:
-                    outcomes.append(self._decide(command, actor, batch, work))
+                    outcomes.append(self._decide(command, actor, batch, migration, work))
                 except LedgerError as exc:
                     outcomes.append(exc)
-            yield from self._flush(work, group, outcomes, actor, batch)
+            yield from self._flush(work, group, outcomes, actor, batch, migration)
 
     def _prefetch(self, group: list[Command], work: _Work) -> None:
         """Read the receipts and aggregates a chunk needs in two queries instead of two per command."""
@@ -271,6 +279,7 @@ class Ledger(Application[UUID]):
         outcomes: list[CommandResult | LedgerError],
         actor: Actor,
         batch: str | None,
+        migration: str | None,
     ) -> list[CommandResult | LedgerError]:
         if not work.envelopes:
             return outcomes
@@ -281,7 +290,7 @@ class Ledger(Application[UUID]):
             retried: list[CommandResult | LedgerError] = []
             for command in pending:
                 try:
-                    retried.append(self.execute(command, actor, batch=batch))
+                    retried.append(self.execute(command, actor, batch=batch, migration=migration))
                 except LedgerError as exc:
                     retried.append(exc)
             return retried
@@ -356,11 +365,13 @@ class Ledger(Application[UUID]):
             )
         return msgspec.structs.replace(earlier[1], repeated=True)
 
-    def _decide(self, command: Command, actor: Actor, batch: str | None, work: _Work) -> CommandResult:
+    def _decide(self, command: Command, actor: Actor, batch: str | None, migration: str | None,
+                work: _Work) -> CommandResult:
         digest = _digest(command)
         previous = self._previous_result(command, digest, work)
         if previous is not None:
             return previous
+        self._check_migration(command, actor, migration, work)
         event = self._event_of(command, work)
         kind, key = event.aggregate, self._key(command, event)
         state = self._load(kind, key, work)
@@ -390,6 +401,8 @@ class Ledger(Application[UUID]):
             event=event,
             command_id=command.command_id,
             batch=batch,
+            migration=migration,
+            original_actor=command.original_actor,
         )
         evolve = case_rules.evolve if kind == "case" else records.evolve
         new_state = evolve(state, envelope)  # type: ignore[arg-type]
@@ -429,6 +442,30 @@ class Ledger(Application[UUID]):
                 f"当前版本 {current}。请刷新后重试",
                 code="stale_version",
                 current_version=current,
+            )
+
+    def _check_migration(self, command: Command, actor: Actor, migration: str | None, work: _Work) -> None:
+        """Migration is a declared act: an administrator declares it (source, cut-off, expected
+        count), and only its import may carry steps dated before the cut-off with the source
+        system's own actors. Anything else is an ordinary entry."""
+        if command.event is ev.MigrationDeclared and actor.role != "admin":
+            raise Refused("历史数据迁移须由管理员声明", code="rule_violation")
+        if migration is None:
+            if command.original_actor is not None:
+                raise Refused("只有已声明迁移的导入可以注明原系统经办人（original_actor）", code="rule_violation")
+            return
+        if actor.role != "admin":
+            raise Refused("迁移导入须由管理员执行", code="rule_violation")
+        if command.event is ev.MigrationDeclared:
+            raise Refused("迁移声明不能作为迁移的一部分导入", code="rule_violation")
+        declared = self._load("migration", migration, work)
+        if not isinstance(declared, Record) or not isinstance(declared.created, ev.MigrationDeclared):
+            raise NotFound(f"迁移 {migration} 未声明：请先由管理员声明（DeclareMigration）", code="unknown_migration")
+        cutoff = declared.created.cutoff
+        if command.occurred_at >= cutoff:
+            raise Refused(
+                f"迁移 {migration} 只导入 {cutoff.astimezone(CHINA):%Y-%m-%d %H:%M} 之前发生的历史：本条发生于 "
+                f"{command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}，请作为普通记录录入", code="rule_violation",
             )
 
     def _check_time(self, command: Command, state: State | None) -> None:

@@ -182,11 +182,22 @@ SENTENCES: dict[type[Event], Sentence] = {
     ev.PetitionerIdentityErased: lambda e, s: f"{s.unit}销毁信访人 {e.ref} 的身份信息，理由：{e.reason}",
     ev.IdentityRead: lambda e, s: (f"{s.unit}查阅信访人 {e.ref} 的身份信息"
                                    f"（{f'案件 {e.case}，' if e.case else ''}用途：{e.purpose or '未说明'}）"),
+    ev.MigrationDeclared: lambda e, s: (f"{s.unit}声明从{e.source}迁移历史数据 {e.migration}：截止 "
+                                        f"{e.cutoff.astimezone(CHINA):%Y-%m-%d %H:%M}，预计 {e.expected} 条{_note(e.note)}"),
 }
 """Event type → its sentence, given the event and what it may draw on."""
 
 
 def describe(envelope: Envelope, names: Names, before: Case | None = None) -> str:
-    """What ``envelope`` says, in one Chinese sentence; ``before``: the case as it stood before it."""
-    return SENTENCES[type(envelope.event)](envelope.event, Said(names, envelope.actor.unit, before))
+    """What ``envelope`` says, in one Chinese sentence; ``before``: the case as it stood before it.
+
+    A migrated step is told as the source system's unit did it, and says it was migrated.
+    """
+    source = envelope.original_actor
+    said = Said(names, (source or envelope.actor).unit, before)
+    text = SENTENCES[type(envelope.event)](envelope.event, said)
+    if envelope.migration is not None:
+        doer = f"原系统经办人 {source.name or names.official(source.official)}，" if source is not None else ""
+        text += f"〔历史数据迁移 {envelope.migration}：{doer}由{names.official(envelope.actor.id)}导入〕"
+    return text
 

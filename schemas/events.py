@@ -40,6 +40,7 @@ from schemas.common import (
     ServiceMethod,
     ServiceReceipt,
     SettlementKind,
+    SourceActor,
     Text,
     TownshipClass,
     UnitKind,
@@ -461,6 +462,26 @@ class PetitionerIdentityErased(Event, kw_only=True):
     reason: Text
 
 
+class MigrationDeclared(Event, kw_only=True):
+    """迁移声明：县管理员声明从旧系统迁移历史记录：来源系统、截止时间、预计条数。
+
+    Only the entries imported under a declared migration and dated before its cut-off are
+    history rather than entries (补录 detection leaves them out); every other import is an
+    ordinary entry, flagged as 补录 when it is recorded late.
+    """
+
+    aggregate: ClassVar[str] = "migration"
+    key_field: ClassVar[str | None] = "migration"
+    migration: Code
+    source: Name
+    """The system the history comes from."""
+    cutoff: Annotated[datetime, msgspec.Meta(tz=True)]
+    """Only steps that happened before this moment may be migrated."""
+    expected: Count
+    """How many entries the migration is to import; the accountability report sets them against the imported."""
+    note: Text = ""
+
+
 class IdentityRead(Event, kw_only=True):
     """身份信息查阅：谁、何时、因哪件案件读取了信访人身份信息（《个人信息保护法》；C22 第30条）。
 
@@ -504,4 +525,10 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent  # type: ignore[valid-type]
     command_id: str | None = None
     batch: str | None = None
-    """Import batch: migrated history, not a back-dated entry."""
+    """Import batch the entry came in (provenance only: an import is an ordinary entry)."""
+    migration: str | None = None
+    """The declared migration (:class:`MigrationDeclared`) the entry belongs to: history from an
+    older system, dated before the migration's cut-off — not a back-dated entry."""
+    original_actor: SourceActor | None = None
+    """Who did the step, as the source system of a migration states it; ``actor`` is then the
+    operator who imported it."""

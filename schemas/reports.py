@@ -44,7 +44,7 @@ class Parameters(msgspec.Struct, frozen=True, kw_only=True):
     """Thresholds a report applies; part of its inputs."""
 
     backfill_hours: int = 72
-    """补录: an entry recorded more than this many hours after it happened (imports excluded)."""
+    """补录: an entry recorded more than this many hours after it happened (a declared migration's history excluded)."""
     handoff_limit: int = 2
     """推诿: a case handed between units (hand-offs plus jurisdiction objections) more than this many times."""
 
@@ -220,7 +220,8 @@ class UnitAccountability(msgspec.Struct, frozen=True, kw_only=True):
     decisions: list[DecisionItem]
     """Accountability decisions on the unit (or its officials) in the period."""
     backfill: Ratio
-    """Entries recorded by the unit about the period: recorded late ÷ all (imports excluded)."""
+    """Entries recorded by the unit about the period: recorded late ÷ all (imports included; a
+    declared migration's history, dated before its cut-off, excluded)."""
     backfill_entries: list[BackfillEntry]
     identity_reads: list[IdentityReadItem] = []
     """Petitioners' identities the unit's officials read in the period."""
@@ -241,6 +242,23 @@ class OfficialAccountability(msgspec.Struct, frozen=True, kw_only=True):
     """Petitioners' identities the official read in the period."""
 
 
+class MigrationItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A declared migration of history from an older system: what an inspector audits before trusting it."""
+
+    migration: str
+    source: str
+    cutoff: datetime
+    """Only steps that happened before it were imported."""
+    expected: int
+    imported: int
+    """Entries imported under it (in the report's log prefix)."""
+    declared_on: date
+    declared_by: str
+    """The administrator who declared it."""
+    unit: str
+    note: str = ""
+
+
 class AccountabilityReport(msgspec.Struct, frozen=True, kw_only=True):
     """问责报告: per unit and per official."""
 
@@ -249,6 +267,8 @@ class AccountabilityReport(msgspec.Struct, frozen=True, kw_only=True):
     officials: list[OfficialAccountability]
     findings: list[Finding] = []
     """What the active rule plugins find (三函一单 recommended)."""
+    migrations: list[MigrationItem] = []
+    """Migrations declared by the period's end: their history is not counted as 补录."""
 
 
 # ── Indicators ────────────────────────────────────────────────────────────────

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.common import Actor
+from schemas.common import Actor, SourceActor
 from schemas.events import AnyEvent
 from schemas.rules import Clock
 
@@ -38,6 +38,10 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent  # type: ignore[valid-type]
     command_id: str | None = None
     batch: str | None = None
+    migration: str | None = None
+    """The declared migration the entry was imported under (history, not 补录)."""
+    original_actor: SourceActor | None = None
+    """Who did a migrated step, as the source system states it (``actor`` imported it)."""
     seq: int | None = None
     leaf_hash: str | None = None
     text: str = ""

@@ -18,7 +18,7 @@ from api.auth import roles
 from api.cases.controllers import command_route, written
 from api.context import ApiContext
 from api.policy import check_command
-from api.problems import ApiProblem, responses
+from api.problems import ApiProblem, forbidden, responses
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from schemas.commands import AnyCommand, Command
@@ -41,6 +41,8 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     """导入结果：写入、重复（未再写入）与被拒绝的行。"""
 
     batch: str
+    migration: str | None = None
+    """The declared migration the lines were imported under, if any."""
     applied: int
     repeated: int
     refused: list[RefusedLine]
@@ -84,7 +86,9 @@ class ImportController(Controller):
         "/",
         summary="批量导入命令（JSONL）",
         description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
-        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。",
+        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。"
+        "导入的是普通记录，迟于发生时间记录的照样计为补录；只有 migration 指明的、已声明的迁移（仅管理员），"
+        "其截止时间前发生的历史不计补录，各行可注明原系统经办人 original_actor。",
         guards=[roles("admin", "clerk")],
         sync_to_thread=True,
         status_code=200,
@@ -98,7 +102,10 @@ class ImportController(Controller):
         actor: NamedDependency[Actor],
         body: RawBody,
         batch: Annotated[Code | None, QueryParameter(description="导入批次名；默认取内容摘要")] = None,
+        migration: Annotated[Code | None, QueryParameter(description="已声明的迁移编号（仅管理员）")] = None,
     ) -> ImportReport:
+        if migration is not None and actor.role != "admin":
+            raise forbidden("迁移导入须由管理员执行")
         batch = batch or "import-" + hashlib.sha256(body).hexdigest()[:12]
         ctx.index.catch_up()
         good: list[tuple[int, Command]] = []
@@ -120,7 +127,7 @@ class ImportController(Controller):
         if not good and not refused:
             raise ApiProblem("malformed-request", "导入内容为空：每行应为一条命令（JSON）", code="empty_import")
         applied = repeated = 0
-        outcomes = ctx.execute_many([c for _, c in good], actor, batch)
+        outcomes = ctx.execute_many([c for _, c in good], actor, batch, migration)
         for (number, _), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 refused.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))
@@ -129,4 +136,4 @@ class ImportController(Controller):
             else:
                 applied += 1
         refused.sort(key=lambda r: r.line)
-        return ImportReport(batch=batch, applied=applied, repeated=repeated, refused=refused)
+        return ImportReport(batch=batch, migration=migration, applied=applied, repeated=repeated, refused=refused)

@@ -17,9 +17,11 @@ from ledger.domain.case import CHINA
 from ledger.errors import InvalidInput, LedgerError
 from ledger.inputs import decode_command
 from ledger.log import iter_log
+from ledger.narrative import Names
 from schemas.commands import AnyCommand, Command
 from schemas.common import ROLE_NAMES, Actor
 from schemas.events import AnyEvent
+from schemas.views import TimelineEntry
 
 
 def actor_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,11 +48,18 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 @click.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch", default=None, help="导入批次名；默认取文件内容摘要")
+@click.option("--migration", default=None,
+              help="已声明的迁移编号：本批是旧系统的历史（截止时间前发生，可注明原系统经办人 original_actor），不计补录")
 @actor_options
 @click.pass_obj
 @handles_errors
-def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor_unit: str, role: str) -> None:
-    """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。"""
+def apply_file(ctx: Context, file: Path, batch: str | None, migration: str | None, actor_id: str, actor_unit: str,
+               role: str) -> None:
+    """导入一批命令（JSONL，每行一条）：逐行报告错误，正确的照常写入，不会写入半条。
+
+    导入的记录是普通记录：记录时间晚于发生时间的照样计为补录。只有用 --migration 指明、由管理员事先声明
+    （DeclareMigration）的迁移，其截止时间之前发生的历史不计补录。
+    """
     actor = make_actor(actor_id, actor_unit, role)
     batch = batch or "import-" + hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     good: list[tuple[int, Command]] = []
@@ -61,7 +70,7 @@ def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor
         except InvalidInput as exc:
             problems.append((number, exc.code, exc.message))
     applied = repeated = 0
-    outcomes = ctx.ledger.execute_many((c for _, c in good), actor, batch=batch)
+    outcomes = ctx.ledger.execute_many((c for _, c in good), actor, batch=batch, migration=migration)
     for (number, _), outcome in zip(good, progress(outcomes, len(good), "导入中"), strict=True):
         if isinstance(outcome, LedgerError):
             problems.append((number, outcome.code, outcome.message))
@@ -71,14 +80,24 @@ def apply_file(ctx: Context, file: Path, batch: str | None, actor_id: str, actor
             applied += 1
     problems.sort()
     if ctx.as_json:
-        print_json({"batch": batch, "applied": applied, "repeated": repeated,
+        print_json({"batch": batch, "migration": migration, "applied": applied, "repeated": repeated,
                     "refused": [{"line": n, "error": c, "message": m} for n, c, m in problems]})
     else:
-        console.print(f"导入批次 {batch}：写入 {applied} 条，重复（未重复写入）{repeated} 条，拒绝 {len(problems)} 条。")
+        console.print(f"导入批次 {batch}{f'（迁移 {migration}）' if migration else ''}：写入 {applied} 条，"
+                      f"重复（未重复写入）{repeated} 条，拒绝 {len(problems)} 条。")
         if problems:
             table("被拒绝的行", ["行号", "代码", "原因"], problems)
     if problems:
         sys.exit(EXIT_REFUSED)
+
+
+def operator(entry: TimelineEntry, names: Names) -> str:
+    """Who recorded the entry; for a migrated step, who did it in the source system first."""
+    recorder = f"{names.official(entry.actor.id)}（{ROLE_NAMES[entry.actor.role]}，{names.unit(entry.actor.unit)}）"
+    source = entry.original_actor
+    if source is None:
+        return recorder
+    return f"{source.name or names.official(source.official)}（原系统，{names.unit(source.unit)}）；导入：{recorder}"
 
 
 @click.group("case")
@@ -109,9 +128,8 @@ def show_case(ctx: Context, number: str) -> None:
                      f"{entry.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
                      f"{entry.recorded_at.astimezone(CHINA):%Y-%m-%d %H:%M}",
                      f"{delay.days}天" if delay.days >= 1 else "",
-                     f"{names.official(entry.actor.id)}（{ROLE_NAMES[entry.actor.role]}，{names.unit(entry.actor.unit)}）",
-                     entry.batch or ""))
-    wide_table("时间线", ["序号", "版本", "事件", "内容", "发生时间", "记录时间", "补录间隔", "操作人", "导入批次"], rows)
+                     operator(entry, names), entry.migration or entry.batch or ""))
+    wide_table("时间线", ["序号", "版本", "事件", "内容", "发生时间", "记录时间", "补录间隔", "操作人", "迁移或导入批次"], rows)
     clock_rows = [(c.label, c.basis, c.started_on, f"{c.due}{'（暂定）' if c.provisional else ''}",
                    c.stopped_on or "进行中",
                    ("按期" if not c.overdue else

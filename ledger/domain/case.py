@@ -358,7 +358,7 @@ def _registered(envelope: Envelope) -> Case:
         petitioners=tuple(e.petitioners),
         persons=e.persons,
         home_township=e.home_township,
-        registered_by=envelope.actor.unit,
+        registered_by=(envelope.original_actor or envelope.actor).unit,
         repeat_of=e.repeat_of,
         accused=tuple(e.accused),
         received_on=business_day(envelope.occurred_at),

@@ -29,6 +29,7 @@ KIND_NAMES: dict[str, str] = {
     "incident": "事件",
     "petitioner": "信访人",
     "identity_read": "身份信息查阅记录",
+    "migration": "迁移声明",
 }
 
 CREATORS: frozenset[type[Event]] = frozenset(
@@ -43,6 +44,7 @@ CREATORS: frozenset[type[Event]] = frozenset(
         ev.IncidentRecorded,
         ev.PetitionerIdentityErased,
         ev.IdentityRead,
+        ev.MigrationDeclared,
     }
 )
 

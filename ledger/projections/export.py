@@ -212,7 +212,12 @@ def accountability_sections(report: AccountabilityReport) -> list[Section]:
         "规则插件的问责建议", ["单位", "建议", "事由", "案件", "依据", "插件"],
         [[f.unit, f.recommendation, f.grounds, f.cases, f.basis, f.plugin] for f in report.findings],
     )
-    return [units, officials, late, supervision, bounces, letters, decisions, backfill, reads, findings]
+    migrations = Section(
+        "历史数据迁移（其截止时间前的记录不计补录）", ["迁移", "来源系统", "截止时间", "预计条数", "已导入", "声明人", "单位", "声明日期"],
+        [[m.migration, m.source, m.cutoff, m.expected, m.imported, m.declared_by, m.unit, m.declared_on]
+         for m in report.migrations],
+    )
+    return [units, officials, late, supervision, bounces, letters, decisions, backfill, reads, migrations, findings]
 
 
 def case_lists(report: Any) -> Section:

@@ -53,6 +53,7 @@ from schemas.reports import (
     IndicatorReport,
     LateClock,
     LetterItem,
+    MigrationItem,
     OfficialAccountability,
     Parameters,
     PluginIndicator,
@@ -688,7 +689,16 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
     kept = [f if not reading.hidden or reading.hidden.isdisjoint(f.cases) else
             msgspec.structs.replace(f, cases=reading.shown(f.cases))
             for f in findings if only is None or f.unit == only]
-    return AccountabilityReport(basis=basis, units=unit_rows, officials=official_rows, findings=kept)
+    migrations = []
+    for record in reading.records["migration"]:
+        e = record.event
+        assert isinstance(e, ev.MigrationDeclared)
+        if record.day <= reading.end:
+            migrations.append(MigrationItem(migration=e.migration, source=e.source, cutoff=e.cutoff, expected=e.expected,
+                                            imported=record.imported, declared_on=record.day, declared_by=record.actor,
+                                            unit=record.unit, note=e.note))
+    return AccountabilityReport(basis=basis, units=unit_rows, officials=official_rows, findings=kept,
+                                migrations=migrations)
 
 
 # ── Plugins ──────────────────────────────────────────────────────────────────

@@ -33,7 +33,7 @@ from ledger.rules import RuleSet
 from ledger.store.leaves import decode_leaf, parse_recorded_at
 from schemas.reports import Damage
 
-VERSIONS: dict[str, int] = {"cases": 2, "records": 1, "backfill": 1}
+VERSIONS: dict[str, int] = {"cases": 3, "records": 2, "backfill": 2}
 """Bump a projection's version when its rows change shape: it is rebuilt on next use."""
 
 Advance = Callable[[int], None]

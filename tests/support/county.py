@@ -76,6 +76,8 @@ PER_COMMAND: dict[str, dict[str, Any]] = {
     "RecordIdentityRead": {"read": "R-1", "ref": "P-0001"},
     "CorrectEvent": {"reason": "登记有误"},
     "AnswerSupervision": {"order": "DB-1"},
+    "DeclareMigration": {"migration": "M-1", "source": "旧信访系统", "cutoff": datetime(2021, 2, 1, tzinfo=CHINA),
+                         "expected": 10},
 }
 
 
