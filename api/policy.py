@@ -17,7 +17,11 @@ The rules, as the API applies them (the role/scope matrix test reads the same ta
 * **Server-only commands.** ``RecordIdentityRead`` is written by the server, never by a client;
   ``EraseIdentity`` goes through ``DELETE /api/petitioners/{ref}`` so that the vault key is
   destroyed in the same step.
-* The actor recorded in every event is the token's; a command cannot name one.
+* **Migration.** ``DeclareMigration`` and imports under a declared migration
+  (``POST /api/imports?migration=…``, whose lines may name the source system's ``original_actor``)
+  are ``admin`` only; the core refuses them from anyone else too.
+* The actor recorded in every event is the token's; a command cannot name one (a migrated line's
+  ``original_actor`` is recorded beside it, never instead of it).
 """
 
 from __future__ import annotations
