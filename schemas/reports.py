@@ -341,11 +341,11 @@ class UnitIndicators(msgspec.Struct, frozen=True, kw_only=True):
     """重复信访率: repeat items ÷ items registered in the period (by home township)."""
     leader_cases: Ratio
     """包案化解率: cases a leader took on in the period and concluded by its end."""
-    reception_resolution: Ratio = Ratio(numerator=0, denominator=0, value=None)
+    reception_resolution: Ratio = msgspec.field(default_factory=lambda: Ratio(numerator=0, denominator=0, value=None))
     """接访化解率: items received at a 领导接访 in the period, concluded by its end ÷ those no longer
     within their time limit (an item still handled in time is not a failure: see
     ``reception_open_in_time``)."""
-    reception_open_in_time: Tally = Tally(count=0)
+    reception_open_in_time: Tally = msgspec.field(default_factory=lambda: Tally(count=0))
     """接访事项按期办理中: not concluded, no time limit missed, a statutory clock still running."""
     disputes: Ratio
     """矛盾纠纷化解率: disputes found in the period and resolved by its end ÷ found."""
