@@ -50,6 +50,8 @@ WHOLE_LEDGER_REPORTS = frozenset({"admin", "inspector", "appraiser", "operator"}
 AWARD_READERS = frozenset({"admin", "leader", "inspector", "appraiser", "operator"})
 APPRAISERS = frozenset({"appraiser", "inspector", "admin", "operator"})
 IMPORTERS = frozenset({"admin", "clerk", "operator"})
+MIGRATORS = frozenset({"admin", "operator"})
+"""Import history under a declared migration (its entries are not 补录, and may name the source's actor)."""
 TOKEN_ADMINS = frozenset({"admin", "operator"})
 EXPORTERS = frozenset({"operator", "inspector"})
 """Export the whole log (every event, the hidden ones included): for offline verification."""

@@ -39,7 +39,9 @@ from ledger.domain.decide import (
     numbering_year,
 )
 from ledger.domain.ids import aggregate_id
+from ledger.domain.records import Directory
 from ledger.errors import Conflict, LedgerError, NotFound
+from ledger.narrative import Names, describe
 from ledger.rules import RuleSet
 from ledger.store import LedgerReader, RecordedTimeRegression
 from schemas import events as ev
@@ -127,6 +129,9 @@ class Ledger(Application[UUID]):
         self._known: set[UUID] = set()
         """Aggregates known to exist: nothing is ever deleted, so this never goes stale."""
         self._next_number: dict[int, int] = {}
+        self.units = Directory(ev.UnitRegistered, lambda code: self.state("unit", code))
+        """Registered units by code: their place (for plugins limited to some units) and names."""
+        self.officials = Directory(ev.OfficialRegistered, lambda code: self.state("official", code))
         super().__init__({**environment(self.url), "AGGREGATE_CACHE_MAXSIZE": "5000", **(env or {})})
 
     def construct_mapper(self) -> EnvelopeMapper:  # type: ignore[override]
@@ -146,6 +151,10 @@ class Ledger(Application[UUID]):
             self._remember([state])
         return state
 
+    def today(self) -> date:
+        """The business day (China time) on the ledger's clock."""
+        return business_day(self._clock())
+
     def case(self, number: str) -> Case:
         state = self.state("case", number)
         if state is None:
@@ -155,14 +164,15 @@ class Ledger(Application[UUID]):
 
     def case_view(self, number: str, today: date | None = None) -> CaseView:
         case = self.case(number)
-        clocks = self.rules.clocks(case, today or business_day(self._clock()))
+        today = today or self.today()
+        clocks = self.rules.clocks(case, today, units=self.units)
         return CaseView(
             number=case.number,
             version=case.version,
             stage=case.stage,
             channel=case.channel,
             subject=case.subject,
-            flags=self.rules.flags(case),
+            flags=self.rules.flags(case, units=self.units),
             persons=case.persons,
             home_township=case.home_township,
             registered_by=case.registered_by,
@@ -175,6 +185,7 @@ class Ledger(Application[UUID]):
             clocks=clocks,
             overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
             rules_fingerprint=self.rules.fingerprint,
+            windows=self.rules.windows(case, today, units=self.units),
         )
 
     def timeline(self, number: str) -> list[TimelineEntry]:
@@ -189,8 +200,12 @@ class Ledger(Application[UUID]):
             raise NotFound(f"案件 {number} 不存在", code="unknown_case", case=number)
         reader: LedgerReader = self.recorder  # type: ignore[assignment]
         leaves = {leaf.originator_version: leaf for leaf in reader.select_leaves_of(case_id)}
-        return [
-            TimelineEntry(
+        names = self.names()
+        entries = []
+        before: Case | None = None
+        for e in envelopes:
+            leaf = leaves.get(e.originator_version)
+            entries.append(TimelineEntry(
                 version=e.originator_version,
                 type=type(e.event).__name__,
                 name=ev.chinese_name(type(e.event)),
@@ -200,11 +215,18 @@ class Ledger(Application[UUID]):
                 event=e.event,
                 command_id=e.command_id,
                 batch=e.batch,
-                seq=leaf.seq if (leaf := leaves.get(e.originator_version)) else None,
+                migration=e.migration,
+                original_actor=e.original_actor,
+                seq=leaf.seq if leaf else None,
                 leaf_hash=leaf.leaf_hash.hex() if leaf else None,
-            )
-            for e in envelopes
-        ]
+                text=describe(e, names, before),
+            ))
+            before = case_rules.evolve(before, e)
+        return entries
+
+    def names(self) -> Names:
+        """Unit and official names, for what people read."""
+        return Names(self.units, self.officials)
 
     def _cached(self, uid: UUID) -> State | None:
         cache = self.repository.cache
@@ -222,18 +244,20 @@ class Ledger(Application[UUID]):
 
     # ── writes ───────────────────────────────────────────────────────────────
 
-    def execute(self, command: Command, actor: Actor, *, batch: str | None = None) -> CommandResult:
+    def execute(self, command: Command, actor: Actor, *, batch: str | None = None,
+                migration: str | None = None) -> CommandResult:
         """Decide and save one command; a repeat of a ``command_id`` by the same actor returns the first result.
 
-        If another writer saves first (the same aggregate, the same command id, or a later
-        ``recorded_at``), the command is decided again on what is stored now: it may then be
-        saved, answered as a repeat, or refused for a real reason (``stale_version`` when it
-        stated the version it saw).
+        ``batch`` names the import it came in (provenance only); ``migration`` the declared
+        migration it belongs to. If another writer saves first (the same aggregate, the same
+        command id, or a later ``recorded_at``), the command is decided again on what is stored
+        now: it may then be saved, answered as a repeat, or refused for a real reason
+        (``stale_version`` when it stated the version it saw).
         """
         clock_behind = False
         for _ in range(ATTEMPTS):
             work = _Work(self)
-            outcome = self._decide(command, actor, batch, work)
+            outcome = self._decide(command, actor, batch, migration, work)
             if isinstance(outcome, Repeated):
                 return outcome.result
             try:
@@ -252,8 +276,8 @@ class Ledger(Application[UUID]):
         return self._clock
 
     def execute_many(
-        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, chunk: int = 500,
-        authorise: Callable[[Command, frozenset[str]], None] | None = None,
+        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, migration: str | None = None,
+        chunk: int = 500, authorise: Callable[[Command, frozenset[str]], None] | None = None,
     ) -> Iterator[CommandResult | LedgerError]:
         """Decide commands in order, ``chunk`` at a time: one read of what a chunk needs, one transaction.
 
@@ -273,13 +297,13 @@ class Ledger(Application[UUID]):
                 try:
                     if authorise is not None:
                         authorise(command, frozenset(created))
-                    outcome = self._decide(command, actor, batch, work).result
+                    outcome = self._decide(command, actor, batch, migration, work).result
                     if outcome.event_type == "PetitionRegistered":
                         created.add(outcome.key)
                     outcomes.append(outcome)
                 except LedgerError as exc:
                     outcomes.append(exc)
-            yield from self._flush(work, group, outcomes, actor, batch, authorise, created)
+            yield from self._flush(work, group, outcomes, actor, batch, migration, authorise, created)
 
     def _prefetch(self, group: list[Command], work: _Work) -> None:
         """Read the receipts and aggregates a chunk needs in two queries instead of two per command.
@@ -303,6 +327,7 @@ class Ledger(Application[UUID]):
         outcomes: list[CommandResult | LedgerError],
         actor: Actor,
         batch: str | None,
+        migration: str | None,
         authorise: Callable[[Command, frozenset[str]], None] | None,
         created: set[str],
     ) -> list[CommandResult | LedgerError]:
@@ -319,7 +344,7 @@ class Ledger(Application[UUID]):
                 try:
                     if authorise is not None:
                         authorise(command, frozenset(created))
-                    result = self.execute(command, actor, batch=batch)
+                    result = self.execute(command, actor, batch=batch, migration=migration)
                     if result.event_type == "PetitionRegistered":
                         created.add(result.key)
                     retried.append(result)
@@ -345,7 +370,8 @@ class Ledger(Application[UUID]):
 
     # ── deciding ─────────────────────────────────────────────────────────────
 
-    def _decide(self, command: Command, actor: Actor, batch: str | None, work: _Work) -> Decided | Repeated:
+    def _decide(self, command: Command, actor: Actor, batch: str | None, migration: str | None,
+                work: _Work) -> Decided | Repeated:
         """Load what ``command`` needs, decide it, and add the event to ``work``."""
         receipt = work.receipt(command.command_id)
         state, number = None, None
@@ -353,7 +379,7 @@ class Ledger(Application[UUID]):
             year = numbering_year(command)
             number = None if year is None else self._assign_number(year, work)
             state = work.state(*address(command, number))
-        context = Context(now=self._now(), batch=batch, receipt=receipt, number=number)
+        context = Context(now=self._now(), batch=batch, migration=migration, receipt=receipt, number=number)
         outcome = decide(command, actor, state, work, self.rules, context)
         if isinstance(outcome, Decided):
             work.add(outcome)

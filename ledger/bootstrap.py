@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-from ledger.access import Access, Viewer
+from ledger.access import MIGRATORS, Access, Viewer, require_role
 from ledger.application import Ledger, china_now
 from ledger.domain.case import business_day
 from ledger.errors import LedgerError
@@ -98,16 +98,21 @@ class Services:
         with self.write_lock:
             return self.ledger.execute(command, actor)
 
-    def execute_many(self, commands: Iterable[Command], actor: Actor, *, batch: str
+    def execute_many(self, commands: Iterable[Command], actor: Actor, *, batch: str, migration: str | None = None
                      ) -> Iterator[CommandResult | LedgerError]:
-        """Every command asked of the policy, then decided in chunks; one outcome per command, in order."""
+        """Every command asked of the policy, then decided in chunks; one outcome per command, in order.
+
+        ``migration``: the declared migration the lines belong to (only its declarers' roles may say so).
+        """
+        if migration is not None:
+            require_role(actor, MIGRATORS, "迁移导入")
         viewer = self.viewer(actor)
 
         def authorise(command: Command, created: frozenset[str]) -> None:
             self.access.require_command(viewer, command, created=created)
 
         with self.write_lock:
-            yield from self.ledger.execute_many(commands, actor, batch=batch, authorise=authorise)
+            yield from self.ledger.execute_many(commands, actor, batch=batch, migration=migration, authorise=authorise)
 
 
 def bootstrap(url: str | None = None, *, rules: RuleSet | None = None, rules_file: str | Path | None = None,

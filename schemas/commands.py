@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Union
 import msgspec
 
 from schemas import events as ev
-from schemas.common import CaseNumber
+from schemas.common import CaseNumber, SourceActor
 
 CommandId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_.:\-]+$")
@@ -41,6 +41,8 @@ class Command(
     command_id: CommandId
     occurred_at: BusinessTime
     expected_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    original_actor: SourceActor | None = None
+    """Only in a declared migration's import: who did the step, as the source system states it."""
 
 
 class CommandSpec(msgspec.Struct, frozen=True):
@@ -99,6 +101,7 @@ COMMAND_SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("RecordIdentity", "登记信访人身份信息", ev.PetitionerIdentityRecorded),
     CommandSpec("EraseIdentity", "销毁信访人身份信息", ev.PetitionerIdentityErased),
     CommandSpec("RecordIdentityRead", "登记身份信息查阅", ev.IdentityRead),
+    CommandSpec("DeclareMigration", "声明历史数据迁移", ev.MigrationDeclared),
 )
 
 

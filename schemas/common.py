@@ -73,3 +73,16 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Code
     unit: Code
     role: Role
+
+
+class SourceActor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """原系统经办人：who did a migrated step, as the older system records it (its official and unit codes).
+
+    Kept beside the operator who imported the step (the envelope's :class:`Actor`), so a
+    migration does not put every step of its history under the importer's name.
+    """
+
+    official: Code
+    unit: Code
+    name: Name | None = None
+    """The official's name as the source system gives it, when the code is not registered here."""

@@ -22,6 +22,8 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     """导入结果：写入、重复（未再写入）与被拒绝的行。"""
 
     batch: str
+    migration: str | None = None
+    """The declared migration the lines were imported under, if any."""
     applied: int
     repeated: int
     refused: list[RefusedLine]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from schemas.common import Actor
+from schemas.common import Actor, SourceActor
 from schemas.events import AnyEvent, Envelope
 from schemas.rules import Clock
 
@@ -39,8 +39,15 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent  # type: ignore[valid-type]
     command_id: str | None = None
     batch: str | None = None
+    migration: str | None = None
+    """The declared migration the entry was imported under (history, not 补录)."""
+    original_actor: SourceActor | None = None
+    """Who did a migrated step, as the source system states it (``actor`` imported it)."""
     seq: int | None = None
     leaf_hash: str | None = None
+    text: str = ""
+    """What the event says, in Chinese, with unit and official names (:mod:`ledger.narrative`):
+    to which unit, the outcome, who rated which party (and which unit that is) and how, the reason."""
 
 
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +72,9 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     overdue: list[str]
     """Steps of statutory (``duty``) clocks past due; missed local targets are warnings, not listed."""
     rules_fingerprint: str
+    windows: list[Clock] = []
+    """Request windows that have opened (管辖异议 5 working days, 复查 and 复核 requests): when each
+    closes, and ``stopped_on`` the day it was used. A window never runs late."""
 
 
 class CaseDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -67,7 +67,9 @@ class ImportController(Controller):
         "/",
         summary="批量导入命令（JSONL）",
         description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
-        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。",
+        "重复的 command_id 不再写入，错误的行连同行号和原因返回，不影响其他行。仅限管理员与登记员。"
+        "导入的是普通记录，迟于发生时间记录的照样计为补录；只有 migration 指明的、已声明的迁移（仅管理员），"
+        "其截止时间前发生的历史不计补录，各行可注明原系统经办人 original_actor。",
         guards=[roles(*IMPORTERS)],
         sync_to_thread=True,
         status_code=200,
@@ -81,6 +83,7 @@ class ImportController(Controller):
         actor: NamedDependency[Actor],
         body: RawBody,
         batch: Annotated[Code | None, QueryParameter(description="导入批次名；默认取内容摘要")] = None,
+        migration: Annotated[Code | None, QueryParameter(description="已声明的迁移编号（仅管理员）")] = None,
     ) -> ImportReport:
         batch = batch or "import-" + hashlib.sha256(body).hexdigest()[:12]
         good: list[tuple[int, Command]] = []
@@ -97,7 +100,7 @@ class ImportController(Controller):
         if not good and not refused:
             raise ApiProblem("malformed-request", "导入内容为空：每行应为一条命令（JSON）", code="empty_import")
         applied = repeated = 0
-        outcomes = ctx.services.execute_many([c for _, c in good], actor, batch=batch)
+        outcomes = ctx.services.execute_many([c for _, c in good], actor, batch=batch, migration=migration)
         for (number, _), outcome in zip(good, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 refused.append(RefusedLine(line=number, code=outcome.code, message=outcome.message))
@@ -106,4 +109,4 @@ class ImportController(Controller):
             else:
                 applied += 1
         refused.sort(key=lambda r: r.line)
-        return ImportReport(batch=batch, applied=applied, repeated=repeated, refused=refused)
+        return ImportReport(batch=batch, migration=migration, applied=applied, repeated=repeated, refused=refused)

@@ -87,12 +87,13 @@ def negotiate(fmt: str | None, accept: str | None) -> str:
                      code="not_acceptable")
 
 
-HEADERS = ["称号", "单位编码", "单位", "类别", "结果", "未通过原因", "奖励（元）"]
+HEADERS = ["称号", "单位编码", "单位", "类别", "结果", "原因或说明", "奖励（元）"]
 
 
 def rows(report: AwardReport) -> list[list[object]]:
-    return [[v.title, v.unit, v.name, v.township_class or v.kind, "通过" if v.passed else "未通过",
-             "；".join(f"{f.criterion}：{f.reason}" for f in v.failures) or v.note, v.amount if v.passed else 0]
+    return [[v.title, v.unit, v.name, v.township_class or v.kind, v.result,
+             "；".join([*(f"{f.criterion}：{f.reason}" for f in v.failures), *([v.note] if v.note else [])]),
+             v.amount if v.passed else 0]
             for v in report.verdicts]
 
 
@@ -207,6 +208,7 @@ class ReportController(Controller):
             unit=ctx.access.report_unit(viewer, unit),
             parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
             withheld=ctx.access.withheld(viewer),
+            today=ctx.today(),
         )
         result = make_report(ctx.services.projector, name, inputs)
         if kind == "csv":

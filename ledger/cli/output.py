@@ -67,6 +67,17 @@ def table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     console.print(grid)
 
 
+def wide_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Reports and timelines are wide: cells wrap instead of being cut, and a pipe gets 200 columns, not 80."""
+    out = Console(highlight=False, soft_wrap=False, width=None if console.is_terminal else 200)
+    grid = Table(title=title, title_justify="left")
+    for header in headers:
+        grid.add_column(header, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    out.print(grid)
+
+
 def progress(items: Iterable[T], total: int | None, label: str) -> Iterator[T]:
     """Iterate with a progress bar on the terminal (stderr); silent when not interactive."""
     if not errors.is_terminal:

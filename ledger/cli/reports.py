@@ -9,7 +9,7 @@ projections`` shows where they stand and ``--follow`` keeps them caught up;
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,16 +17,14 @@ from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ledger import appraisal
 from ledger.access import APPRAISERS, MAINTAINERS, require_role
 from ledger.canonical import canonical_json
 from ledger.cli import Context, handles_errors
 from ledger.integrity.keys import key_path, load_key
-from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
+from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table, wide_table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
@@ -71,17 +69,6 @@ def as_of_of(text: str | None) -> datetime | None:
 
 
 # ── Writers ──────────────────────────────────────────────────────────────────
-
-
-def wide_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Reports are wide: cells wrap instead of being cut, and a pipe gets 200 columns, not 80."""
-    out = Console(highlight=False, width=None if console.is_terminal else 200)
-    grid = Table(title=title, title_justify="left")
-    for header in headers:
-        grid.add_column(header, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    out.print(grid)
 
 
 def write_table(report: Any, with_cases: bool) -> None:
@@ -157,12 +144,14 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
     看板不指定考核期时列出至今登记的全部案件。
     """
     viewer = ctx.viewer()
-    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None)
+    today = ctx.ledger.today()
+    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None, today)
     inputs = Inputs(
         period=chosen,
         as_of=as_of_of(as_of), unit=ctx.services.access.report_unit(viewer, unit),
         parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
         withheld=ctx.services.access.withheld(viewer),
+        today=today,
     )
     projector = projector_of(ctx)
     with fold_progress("计算中", projector) as advance:

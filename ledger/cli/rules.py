@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,11 @@ def plugins(ctx: Context, local_json: bool) -> None:
         hooks = "\n".join(h.removeprefix("xinfang_") for h in p.hooks)
         grid.add_row(p.name, p.version, hooks, "\n".join(_settings(p.config)) or "—")
     console.print(grid)
+    for p in rules.plugins:
+        scope = rules.scope_of(p.name)
+        if scope is not None:
+            console.print(f"「{p.name}」只适用于 {'、'.join(sorted(scope))} 及其下级单位" if scope else
+                          f"「{p.name}」是本地插件，规则配置中未指定适用单位（[plugins.{p.name}] units），不生效")
     console.print(f"规则配置文件：{rules.source or '无（全部使用默认配置）'}")
     if rules.blocked:
         console.print(f"已屏蔽：{'、'.join(rules.blocked)}")
@@ -75,13 +81,14 @@ def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> No
         sys.stdout.flush()
         return
     for title in dict.fromkeys(v.title for v in report.verdicts):
-        rows = [(f"{v.name}（{v.unit}）", v.township_class or v.kind, "通过" if v.passed else "未通过",
-                 "\n".join(f"{f.criterion}：{f.reason}" for f in v.failures) or v.note,
+        rows = [(f"{v.name}（{v.unit}）", v.township_class or v.kind, v.result,
+                 "\n".join([*(f"{f.criterion}：{f.reason}" for f in v.failures), *([v.note] if v.note else [])]),
                  f"{v.amount:,}" if v.passed else "—")
                 for v in report.verdicts if v.title == title]
-        table(f"{report.period}「{title}」评定", ["单位", "类别", "结果", "未通过原因", "奖励（元）"], rows)
-    passed = sum(v.passed for v in report.verdicts)
-    console.print(f"奖励合计：{report.total:,} 元（{passed} 项通过，共评定 {len(report.verdicts)} 项）")
+        table(f"{report.period}「{title}」评定", ["单位", "类别", "结果", "原因或说明", "奖励（元）"], rows)
+    results = Counter(v.result for v in report.verdicts)
+    console.print(f"奖励合计：{report.total:,} 元（共 {len(report.verdicts)} 项："
+                  f"{'，'.join(f'{word} {results[word]} 项' for word in ('通过', '未通过', '待定', '不适用') if results[word])}）")
     known = f"截至 {report.as_of.astimezone(CHINA):%Y-%m-%d %H:%M} 记录的前" if report.as_of else "全部"
     console.print(f"依据：账本{known} {report.tree_size} 条事件；规则集指纹 {report.rules_fingerprint}")
 

@@ -19,10 +19,11 @@ import msgspec
 
 from ledger.domain import case as case_rules
 from ledger.domain import records
-from ledger.domain.case import CHINA, Case, Limits, business_day
+from ledger.domain.case import CHINA, Case, Limits, Window, business_day
 from ledger.domain.ids import aggregate_id
 from ledger.domain.records import Record
 from ledger.errors import Conflict, InvalidInput, NotFound, Refused
+from ledger.scope import Units
 from schemas import events as ev
 from schemas.commands import Command
 from schemas.common import Actor
@@ -38,12 +39,14 @@ REFERENCES: dict[str, str] = {
     "to_unit": "unit",
     "home_township": "unit",
     "township": "unit",
+    "village": "unit",
     "unit": "unit",
     "parent": "unit",
     "leader": "official",
     "official": "official",
     "approved_by": "official",
     "repeat_of": "case",
+    "reception": "reception",
     "case": "case",
 }
 """Event fields that name another aggregate, which must exist."""
@@ -59,10 +62,36 @@ class Known(Protocol):
     def state(self, kind: str, key: str) -> State | None: ...
 
 
-class Rules(Limits, Protocol):
-    """What deciding needs from the rule set: due dates, and the plugins' reasons to refuse."""
+class Rules(Protocol):
+    """What deciding needs from the rule set: request windows, and the plugins' reasons to refuse
+    (both for a case placed in a unit tree: a local plugin's rules hold in its units only)."""
 
-    def check(self, event: Event, case: Case | None, day: date) -> list[str]: ...
+    def window(self, step: str, case: Case, today: date | None = None, *, units: Units | None = None
+               ) -> Window | None: ...
+
+    def check(self, event: Event, case: Case | None, day: date, *, units: Units | None = None) -> list[str]: ...
+
+
+class _Units:
+    """Registered units by code, as the rules and the place checks ask for them."""
+
+    def __init__(self, known: Known) -> None:
+        self._known = known
+
+    def get(self, code: str, /) -> ev.UnitRegistered | None:
+        record = self._known.state("unit", code)
+        return record.created if isinstance(record, Record) and isinstance(record.created, ev.UnitRegistered) else None
+
+
+class _Placed:
+    """The rule set's windows for a case placed in the ledger's unit tree: what the case's guards ask."""
+
+    def __init__(self, rules: Rules, units: Units) -> None:
+        self._rules = rules
+        self._units = units
+
+    def window(self, step: str, case: Case) -> Window | None:
+        return self._rules.window(step, case, units=self._units)
 
 
 class Receipt(msgspec.Struct, frozen=True):
@@ -78,6 +107,8 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
     now: datetime
     """Server time: becomes ``recorded_at``, and bounds how far ahead ``occurred_at`` may be."""
     batch: str | None = None
+    migration: str | None = None
+    """The declared migration the command is imported under (:func:`_check_migration`)."""
     receipt: Receipt | None = None
     """What was stored for this command id, if anything: then nothing else is consulted."""
     number: str | None = None
@@ -149,6 +180,7 @@ def decide(
     signed = digest(command, actor)
     if context.receipt is not None:
         return Repeated(_replayed(command, signed, context.receipt))
+    _check_migration(command, context.migration, known)
     event = _event_of(command, context.number)
     kind, key = address(command, context.number)
     uid = aggregate_id(kind, key)
@@ -157,16 +189,19 @@ def decide(
     day = business_day(command.occurred_at)
     _check_time(command, state, context.now)
     _check_references(event, known)
+    units = _Units(known)
     if isinstance(event, ev.PetitionRegistered):
         if state is not None:
             raise Refused(f"案件编号 {key} 已存在，不能重复登记", code="illegal_transition")
     elif kind == "case":
-        _check_case(state, event, day, key, rules, known)
+        _check_case(state, event, day, key, _Placed(rules, units), known)
     else:
         reason = records.refusal(state, event)  # type: ignore[arg-type]
         if reason:
             raise Refused(reason, code="illegal_transition")
-    if reasons := rules.check(event, state if isinstance(state, Case) else None, day):
+        if reason := records.place_refusal(event, units):
+            raise Refused(reason, code="rule_violation")
+    if reasons := rules.check(event, state if isinstance(state, Case) else None, day, units=units):
         raise Refused("；".join(reasons), code="plugin_rule")
     envelope = Envelope(
         originator_id=uid,
@@ -177,6 +212,8 @@ def decide(
         event=event,
         command_id=command.command_id,
         batch=context.batch,
+        migration=context.migration,
+        original_actor=command.original_actor,
     )
     result = CommandResult(
         command_id=command.command_id,
@@ -249,7 +286,28 @@ def _check_references(event: Event, known: Known) -> None:
                 )
 
 
-def _check_case(state: State | None, event: Event, day: date, key: str, rules: Rules, known: Known) -> None:
+def _check_migration(command: Command, migration: str | None, known: Known) -> None:
+    """Migration is a declared act: a declared migration (source, cut-off, expected count) may carry
+    steps dated before its cut-off with the source system's own actors; anything else is an
+    ordinary entry. (Who may declare or import one is the access policy's to say.)"""
+    if migration is None:
+        if command.original_actor is not None:
+            raise Refused("只有已声明迁移的导入可以注明原系统经办人（original_actor）", code="rule_violation")
+        return
+    if command.event is ev.MigrationDeclared:
+        raise Refused("迁移声明不能作为迁移的一部分导入", code="rule_violation")
+    declared = known.state("migration", migration)
+    if not isinstance(declared, Record) or not isinstance(declared.created, ev.MigrationDeclared):
+        raise NotFound(f"迁移 {migration} 未声明：请先由管理员声明（DeclareMigration）", code="unknown_migration")
+    cutoff = declared.created.cutoff
+    if command.occurred_at >= cutoff:
+        raise Refused(
+            f"迁移 {migration} 只导入 {cutoff.astimezone(CHINA):%Y-%m-%d %H:%M} 之前发生的历史：本条发生于 "
+            f"{command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}，请作为普通记录录入", code="rule_violation",
+        )
+
+
+def _check_case(state: State | None, event: Event, day: date, key: str, rules: Limits, known: Known) -> None:
     if state is None:
         raise NotFound(f"案件 {key} 不存在", code="unknown_case", case=key)
     assert isinstance(state, Case)

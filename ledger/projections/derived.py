@@ -17,6 +17,7 @@ from ledger.clocks import owner
 from ledger.projections.rows import flag_text
 from ledger.projections.state import CaseFacts, RecordFacts
 from ledger.rules import RuleSet
+from ledger.scope import Units
 from schemas import events as ev
 from schemas.facts import IncidentFact
 
@@ -35,15 +36,16 @@ def incident_fact(record: RecordFacts) -> IncidentFact:
 
 
 def derive_rows(rules: RuleSet, cases: list[CaseFacts],
-                incidents_of: Callable[[list[str]], dict[str, list[RecordFacts]]]) -> Derived:
-    """The derived rows of ``cases`` under ``rules`` (their old rows are deleted first)."""
+                incidents_of: Callable[[list[str]], dict[str, list[RecordFacts]]], units: Units) -> Derived:
+    """The derived rows of ``cases`` under ``rules`` (their old rows are deleted first); ``units`` places
+    each case in the unit tree, for plugins whose rules hold in some units only."""
     fingerprint = rules.fingerprint
     incidents = incidents_of([f.case.number for f in cases])
     deadlines, flags = [], []
     for facts in cases:
         case = facts.case
         cid = str(case.id)
-        clocks = rules.clocks(case, case.received_on)
+        clocks = rules.clocks(case, case.received_on, units=units)
         for clock in clocks:
             deadlines.append((
                 fingerprint, cid, clock.step, clock.kind, clock.label, clock.basis, owner(case, clock),
@@ -51,7 +53,7 @@ def derive_rows(rules: RuleSet, cases: list[CaseFacts],
                 clock.stopped_on.isoformat() if clock.stopped_on else None, int(clock.provisional),
             ))
         running = [c.due for c in clocks if c.kind == "duty" and c.stopped_on is None]
-        derived = rules.flags(case, [incident_fact(r) for r in incidents.get(case.number, ())])
+        derived = rules.flags(case, [incident_fact(r) for r in incidents.get(case.number, ())], units=units)
         flags.append((fingerprint, cid, flag_text(derived), min(running).isoformat() if running else None))
     keys = [(fingerprint, str(f.case.id)) for f in cases]
     return Derived(

@@ -64,10 +64,12 @@ class _EventHead(msgspec.Struct):
 
 
 class _Head(msgspec.Struct):
-    """What catching up needs to know of an event before folding it: whose it is."""
+    """What catching up needs to know of an event before folding it: whose it is, and the migration it
+    belongs to (whose declaration the fold reads)."""
 
     originator_id: UUID
     event: _EventHead
+    migration: str | None = None
 
     @property
     def aggregate(self) -> str:
@@ -329,6 +331,8 @@ class Projector:
             for _, data in page:
                 head = _head_decoder.decode(data)
                 (case_ids if head.aggregate == "case" else record_ids).append(str(head.originator_id))
+                if head.migration is not None:
+                    record_ids.append(str(aggregate_id("migration", head.migration)))
         state = State()
         for body in self.tables.bodies("proj_cases", sorted(set(case_ids))):
             facts = _case_decoder.decode(body)
@@ -423,7 +427,8 @@ class Projector:
             bodies = self.tables.bodies("proj_cases")
         else:
             bodies = self.tables.bodies("proj_cases", sorted(self._cases_touched(start, stop)))
-        derived = derive_rows(self.rules, [_case_decoder.decode(b) for b in bodies], self._incidents_of)
+        derived = derive_rows(self.rules, [_case_decoder.decode(b) for b in bodies], self._incidents_of,
+                              StoredUnits(self.tables))
         self.tables.commit({name: (start, stop)}, derived.writes, derived.deletes)
 
     def _cases_touched(self, start: int, stop: int) -> set[str]:
@@ -466,6 +471,20 @@ class Projector:
                     on_change(state)
             self.tables.wait(interval)
 
+
+
+class StoredUnits:
+    """The unit tree as the fact rows hold it (code → parent), read once: what places a case for the rules."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._parents = {code: parent for code, parent in tables.query("SELECT code, parent FROM {proj_units}")}
+
+    def get(self, code: str, /) -> _Placed | None:
+        return _Placed(self._parents[code]) if code in self._parents else None
+
+
+class _Placed(msgspec.Struct, frozen=True):
+    parent: str | None
 
 
 def _slice(pages: list[list[Any]], start: int, stop: int) -> list[list[Any]]:

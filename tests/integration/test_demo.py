@@ -97,6 +97,7 @@ def shows_the_back_dating_township_while_everyone_else_records_at_once(demo: Dem
     others = [e for e in demo.envelopes if e.actor.unit != BACKDATING_UNIT and e.batch is None]
     assert backdated
     assert all(delay(e) > timedelta(days=7) for e in backdated)
+    assert all(e.batch and e.batch.startswith(f"import-{BACKDATING_UNIT}-") and e.migration is None for e in backdated)
     assert sum(delay(e) < timedelta(days=1) for e in others) >= 0.95 * len(others)
 
 
@@ -104,11 +105,14 @@ def carries_the_migration_batch_on_the_migrated_january(demo: Demo) -> None:
     def in_january(e: Envelope) -> bool:
         return e.occurred_at.astimezone(CHINA).month == 1
 
-    migrated = [e for e in demo.envelopes if e.batch is not None]
-    assert migrated
-    assert {e.batch for e in migrated} == {MIGRATION_BATCH}
+    [declared] = demo.of(ev.MigrationDeclared)
+    migrated = [e for e in demo.envelopes if e.migration is not None]
+    assert migrated and declared.expected == len(migrated) and declared.migration == MIGRATION_BATCH
+    assert {(e.migration, e.batch, e.actor.role) for e in migrated} == {(MIGRATION_BATCH, MIGRATION_BATCH, "admin")}
     assert len({e.recorded_at.astimezone(CHINA).date() for e in migrated}) == 1
-    assert migrated == [e for e in demo.envelopes if e.actor.unit == MIGRATED_UNIT and in_january(e)]
+    assert all(e.occurred_at < declared.cutoff for e in migrated)
+    source_units = [e.original_actor.unit for e in migrated]  # type: ignore[union-attr]
+    assert set(source_units) == {MIGRATED_UNIT} and all(in_january(e) for e in migrated)
 
 
 def looks_like_the_reports(demo: Demo) -> None:

@@ -77,6 +77,8 @@ PER_COMMAND: dict[str, dict[str, Any]] = {
     "RecordIdentity": {"ref": "P-0001", "digest": "0" * 64, "holder": "xfj"},
     "CorrectEvent": {"reason": "登记有误"},
     "AnswerSupervision": {"order": "DB-1"},
+    "DeclareMigration": {"migration": "M-1", "source": "旧信访系统", "cutoff": datetime(2021, 2, 1, tzinfo=CHINA),
+                         "expected": 10},
 }
 
 
