@@ -17,6 +17,7 @@ install: $(STAMP)
 ## make run: 安装、建立演示账本（若无）并启动服务
 run: $(STAMP)
 	@test -f var/xinfang.sqlite3 || $(BIN)/xinfang demo --cases 2000 --seed 1
+	@$(BIN)/xinfang init  # an older demo ledger gets its vault master key (idempotent)
 	$(BIN)/xinfang serve --host 127.0.0.1 --port 8000 --demo-tokens
 
 ## make test: 安装并运行全部测试（PostgreSQL 可达时也针对其运行）

@@ -1,14 +1,14 @@
 """The Litestar application, assembled in one place.
 
-``create_app(url)`` for in-process use (tests, ``TestClient``); ``app_from_environment()`` is the
-factory uvicorn imports in each worker (``xinfang serve``), reading ``XINFANG_DATABASE_URL``.
+``create_app(services)`` over the services of the composition root (:func:`ledger.bootstrap.bootstrap`):
+``xinfang serve`` with one worker and the tests build the app this way. With several workers
+uvicorn imports ``app_from_environment()`` in each process, which bootstraps from the same
+documented variables the command line reads (``XINFANG_DATABASE_URL``, ``XINFANG_RULES``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -19,11 +19,17 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from api.auth import auth_middleware
 from api.cases.controllers import CaseController, OverdueController
+from api.commands.controllers import CommandController, ImportController
 from api.context import ApiContext, provide_actor, provide_context
+from api.feed.controllers import FeedController
+from api.integrity.controllers import CaseProofController, IntegrityController
+from api.petitioners.controllers import CasePetitionerController, PetitionerController
 from api.problems import EXCEPTION_HANDLERS
 from api.requests import LedgerRequest
+from api.registry.controllers import OfficialController, UnitController
+from api.reports.controllers import AppraisalController, ReportController
 from api.system.controllers import MeController, ProblemController
-from ledger.application import Ledger
+from ledger.bootstrap import Services, bootstrap
 
 MAX_BODY = 1 << 20
 """1 MiB for a command; the batch import route allows more."""
@@ -37,25 +43,13 @@ DESCRIPTION = """\
   检举件对被检举的单位和干部不可见（404）。
 * **错误**：一律为 RFC 9457 问题详情（`application/problem+json`），`type` 为稳定的英文标识（见 `/problems`），
   `title`、`detail` 为中文。
-* **幂等**：每条命令带调用方给定的 `command_id`；重复提交返回第一次的结果（200，`repeated: true`），不会重复写入。
+* **幂等**：每条命令带调用方给定的 `command_id`；同一操作人重复提交返回第一次的结果（200，`repeated: true`），不会重复写入；其他操作人使用同一编号则被拒绝（409 command-id-reused），不透露第一次的结果。
 """
 
 
-def create_app(
-    url: str | None = None,
-    *,
-    ledger: Ledger | None = None,
-    clock: Callable[[], datetime] | None = None,
-    debug: bool = False,
-) -> Litestar:
-    """The API over the ledger at ``url`` (or an already open ``ledger``)."""
-    context = ApiContext(url, ledger=ledger, clock=clock)
-    from api.commands.controllers import CommandController, ImportController
-    from api.feed.controllers import FeedController
-    from api.integrity.controllers import CaseProofController, IntegrityController
-    from api.petitioners.controllers import CasePetitionerController, PetitionerController
-    from api.registry.controllers import OfficialController, UnitController
-    from api.reports.controllers import AppraisalController, ReportController
+def create_app(services: Services, *, debug: bool = False) -> Litestar:
+    """The API over one ledger's services (closed when the app shuts down)."""
+    context = ApiContext(services)
 
     api = Router(
         path="/api",
@@ -106,7 +100,7 @@ def create_app(
 def app_from_environment() -> Litestar:
     """uvicorn's factory (``api.app:app_from_environment``): the ledger of ``XINFANG_DATABASE_URL``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    return create_app(bootstrap())
 
 
 __all__ = ["app_from_environment", "create_app"]

@@ -7,7 +7,7 @@ the request writes. Nothing in a request body can name another actor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -18,7 +18,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from api.context import ApiContext
 from api.problems import forbidden
-from schemas.common import ROLE_NAMES, Actor
+from ledger.access import require_role
+from ledger.errors import Forbidden
+from schemas.common import Actor
 
 PUBLIC_PATHS = ["^/schema", "^/problems"]
 
@@ -46,17 +48,13 @@ Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
 
 def roles(*allowed: str) -> Guard:
-    """A guard admitting only tokens whose role is one of ``allowed`` (403 otherwise)."""
-    names = "、".join(f"{ROLE_NAMES[r]}（{r}）" for r in allowed)
+    """A guard admitting only the roles the policy names for a route (403 otherwise)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        actor: Actor = connection.user
-        if actor.role not in allowed:
-            raise forbidden(f"此操作仅限{names}；你的角色是 {actor.role}")
+        try:
+            require_role(connection.user, allowed, "此操作")
+        except Forbidden as exc:
+            raise forbidden(exc.message) from exc
 
-    guard.__name__ = f"roles_{'_'.join(allowed)}"
+    guard.__name__ = f"roles_{'_'.join(sorted(allowed))}"
     return guard
-
-
-def role_names(allowed: Iterable[str]) -> str:
-    return "、".join(sorted(allowed))

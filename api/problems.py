@@ -27,13 +27,16 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from ledger.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     LedgerError,
     NotFound,
     Refused,
 )
 from ledger.inputs import explain
-from ledger.vault import IdentityErased, InvalidIdentity, InvalidReference, UnknownPetitioner
+from ledger.vault import IdentityDamaged, IdentityErased, InvalidIdentity, InvalidReference, UnknownPetitioner
+from ledger.vault_key import MasterKeyError
+from schemas.problems import Problem
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("xinfang.api")
@@ -59,6 +62,8 @@ CATALOG: dict[str, ProblemType] = {
         ProblemType("stale-version", 409, "版本已变更", "你看到的版本已被他人更新；current_version 为当前版本，请刷新后重试。"),
         ProblemType("command-id-reused", 409, "命令编号已被使用", "同一 command_id 已用于另一条内容不同的命令；新命令请使用新编号。"),
         ProblemType("identity-erased", 409, "身份信息已销毁", "该信访人的身份密钥已销毁，不能再写入。"),
+        ProblemType("identity-damaged", 409, "身份信息已损坏", "该信访人的身份密钥或身份信息密文校验失败（数据被改动、损坏或"
+                    "错配到其他编号），无法解密；请管理员从数据库备份恢复该信访人的记录。"),
         ProblemType("write-conflict", 409, "写入冲突", "与其他写入者冲突，请稍后重试。"),
         ProblemType("payload-too-large", 413, "请求内容过大", "请求体超过该接口允许的大小。"),
         ProblemType("rule-violation", 422, "违反办理规则", "命令本身有效，但违反期限、次数等办理规则；detail 说明原因。"),
@@ -71,29 +76,6 @@ CATALOG: dict[str, ProblemType] = {
         ProblemType("unavailable", 503, "服务暂不可用", "数据库或其他依赖暂不可用，请稍后重试。"),
     )
 }
-
-
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    """One invalid field or parameter."""
-
-    message: str
-    key: str | None = None
-    source: str | None = None
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """问题详情（RFC 9457）：type 为稳定的英文标识，title 与 detail 为中文。"""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    current_version: int | None = None
-    """Only on ``stale-version``: the version the object has now."""
-    errors: list[FieldError] | None = None
-    """Only on ``malformed-request``: each invalid field or parameter."""
 
 
 class ApiProblem(Exception):
@@ -149,6 +131,8 @@ def ledger_problem(exc: LedgerError) -> ApiProblem:
             return ApiProblem("malformed-request", exc.message, code=exc.code)
         case NotFound() | UnknownPetitioner():
             return ApiProblem("not-found", exc.message, code=exc.code)
+        case Forbidden():
+            return ApiProblem("forbidden", exc.message, code=exc.code)
         case Refused():
             return ApiProblem(_REFUSALS.get(exc.code, "refused"), exc.message, code=exc.code)
         case Conflict():
@@ -157,6 +141,12 @@ def ledger_problem(exc: LedgerError) -> ApiProblem:
             return ApiProblem(slug, exc.message, code=exc.code, **extra)
         case IdentityErased():
             return ApiProblem("identity-erased", exc.message, code=exc.code)
+        case IdentityDamaged():
+            log.error("vault damaged: %s", exc.message)
+            return ApiProblem("identity-damaged", exc.message, code=exc.code)
+        case MasterKeyError():  # the message names files of the server: the log has it, the client does not
+            log.error("vault master key: %s", exc.message)
+            return ApiProblem("unavailable", "身份信息库主密钥不可用：服务器配置有误，请联系管理员", code=exc.code)
     if exc.code in {"storage_error", "vault_unavailable", "token_store_unavailable"}:
         log.error("storage unavailable: %s", exc.message)
         return ApiProblem("unavailable", "数据库暂不可用，请稍后重试", code=exc.code, headers={"Retry-After": "1"})
@@ -243,7 +233,7 @@ _DESCRIPTIONS = {
     404: "不存在或不可见（not-found）",
     406: "无法提供所要求的格式（not-acceptable）",
     409: "状态不允许（illegal-transition）、版本已变更（stale-version，带 current_version）、命令编号已被使用"
-         "（command-id-reused）、写入冲突（write-conflict）",
+         "（command-id-reused）、写入冲突（write-conflict）、身份信息已销毁（identity-erased）或已损坏（identity-damaged）",
     413: "请求内容过大（payload-too-large）",
     422: "业务规则拒绝（rule-violation、unknown-reference、plugin-rule、refused），detail 说明原因",
     503: "服务暂不可用（unavailable）",

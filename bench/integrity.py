@@ -131,8 +131,8 @@ def proofs(leaves: int, count: int, seed: int) -> None:
     root = service.root(leaves)
     for seq in samples[:20]:  # correctness, outside the timing
         proof = service.inclusion(seq, leaves)
-        merkle.verify_inclusion(seq, leaves, bytes.fromhex(proof.leaf_hash), [bytes.fromhex(h) for h in proof.path],
-                                root)
+        audit = [bytes.fromhex(h) for h in proof.inclusion_path]
+        merkle.verify_inclusion(seq, leaves, bytes.fromhex(proof.leaf_hash), audit, root)
     for seq in samples[:50]:
         service.inclusion(seq, leaves)  # warm the page cache and the connection
     timings = []

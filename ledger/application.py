@@ -1,69 +1,62 @@
 """The ledger application: commands in, events out, views back.
 
-One eventsourcing :class:`Application`. A command is decided against the current
-state of its aggregate (and the rules), becomes exactly one event, and is saved
-together with its idempotency receipt in one transaction — or refused with a
-reason. Methods return ids and views, never aggregates.
+One eventsourcing :class:`Application`. For each command it loads what deciding needs — the
+state of the aggregate, the receipt of the command id, the next free case number, the server
+time — calls the pure :func:`~ledger.domain.decide.decide`, and saves the one event together
+with its receipt in one transaction; a refusal writes nothing. Methods return ids and views,
+never aggregates.
+
+States are immutable, so eventsourcing's aggregate cache cannot advance them in place: every
+state read, fast-forwarded or saved here is put back into the cache, and a read only fetches the
+events stored since (another process may have written them). Reading or deciding on a case thus
+costs the same at its 20th event and at its 2000th.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import groupby, islice
 from operator import attrgetter
-from typing import Any
 from uuid import UUID
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger.codec import EnvelopeMapper
 from ledger.config import database_url, environment
 from ledger.domain import case as case_rules
-from ledger.domain import records
 from ledger.domain.case import CHINA, Case, business_day
+from ledger.domain.decide import (
+    Context,
+    Decided,
+    Receipt,
+    Repeated,
+    State,
+    address,
+    decide,
+    fold,
+    numbering_year,
+)
 from ledger.domain.ids import aggregate_id
-from ledger.domain.records import Record
-from ledger.domain.times import time_refusal
-from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound, Refused
+from ledger.domain.records import Directory
+from ledger.errors import Conflict, LedgerError, NotFound
+from ledger.narrative import Names, describe
 from ledger.rules import RuleSet
 from ledger.store import LedgerReader, RecordedTimeRegression
 from schemas import events as ev
 from schemas.commands import Command
 from schemas.common import Actor
-from schemas.events import Envelope, Event
+from schemas.events import Envelope
 from schemas.views import CaseView, CommandResult, TimelineEntry
 
-State = Case | Record
-FUTURE_TOLERANCE = timedelta(minutes=5)
-"""How far a stated business time may run ahead of the server clock (clock drift)."""
-
-REFERENCES: dict[str, str] = {
-    "to_unit": "unit",
-    "home_township": "unit",
-    "township": "unit",
-    "unit": "unit",
-    "parent": "unit",
-    "leader": "official",
-    "official": "official",
-    "approved_by": "official",
-    "repeat_of": "case",
-    "case": "case",
-}
-"""Event fields that name another aggregate, which must exist."""
-
-LIST_REFERENCES: dict[str, str] = {"cases": "case"}
+ATTEMPTS = 5
+"""How often a command is decided again after losing a race to another writer."""
 
 
 def china_now() -> datetime:
     return datetime.now(CHINA)
-
-
-def _digest(command: Command) -> str:
-    return hashlib.sha256(msgspec.json.encode(command)).hexdigest()
 
 
 result_encoder = msgspec.json.Encoder()
@@ -71,23 +64,50 @@ result_decoder = msgspec.json.Decoder(CommandResult)
 
 
 class _Work:
-    """Events decided but not yet saved, and the states they lead to (one transaction)."""
+    """One transaction being decided: events not yet saved, the states they lead to, and what
+    was read ahead for it. It is the :class:`~ledger.domain.decide.Known` that deciding asks:
+    a chunk's later commands see its earlier ones."""
 
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.receipts: list[tuple[str, str, bytes]] = []
-        self.results: dict[str, tuple[str, CommandResult]] = {}
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.decided: list[Decided] = []
         self.states: dict[UUID, State] = {}
+        self.receipts: dict[str, Receipt] = {}
         self.loaded: dict[UUID, State | None] = {}
         """Aggregates read ahead for a chunk (None: known not to exist)."""
         self.stored_receipts: dict[str, tuple[str, bytes]] | None = None
         """Receipts read ahead for a chunk; None when not read ahead."""
 
-    def add(self, envelope: Envelope, state: State, digest: str, result: CommandResult) -> None:
-        self.envelopes.append(envelope)
-        self.states[envelope.originator_id] = state
-        self.receipts.append((result.command_id, digest, result_encoder.encode(result)))
-        self.results[result.command_id] = (digest, result)
+    def add(self, decided: Decided) -> None:
+        self.decided.append(decided)
+        self.states[decided.envelope.originator_id] = decided.state
+        self.receipts[decided.result.command_id] = decided.receipt
+
+    def receipt(self, command_id: str) -> Receipt | None:
+        if command_id in self.receipts:
+            return self.receipts[command_id]
+        reader: LedgerReader = self.ledger.recorder  # type: ignore[assignment]
+        stored = (
+            reader.get_receipt(command_id) if self.stored_receipts is None else self.stored_receipts.get(command_id)
+        )
+        return None if stored is None else Receipt(stored[0], result_decoder.decode(stored[1]))
+
+    def state(self, kind: str, key: str) -> State | None:
+        uid = aggregate_id(kind, key)
+        if uid in self.states:
+            return self.states[uid]
+        if uid in self.loaded:
+            return self.loaded[uid]
+        return self.ledger.state(kind, key)
+
+    def exists(self, kind: str, key: str) -> bool:
+        uid = aggregate_id(kind, key)
+        if uid in self.ledger._known or uid in self.states or self.loaded.get(uid) is not None:
+            return True
+        if uid not in self.loaded and self.ledger.state(kind, key) is not None:
+            self.ledger._known.add(uid)
+            return True
+        return False
 
 
 class Ledger(Application[UUID]):
@@ -108,14 +128,12 @@ class Ledger(Application[UUID]):
         self._clock = clock or china_now
         self._last_recorded = datetime.min.replace(tzinfo=CHINA)
         self._known: set[UUID] = set()
+        """Aggregates known to exist: nothing is ever deleted, so this never goes stale."""
         self._next_number: dict[int, int] = {}
-        settings = {
-            **environment(self.url),
-            "AGGREGATE_CACHE_MAXSIZE": "5000",
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
-            **(env or {}),
-        }
-        super().__init__(settings)
+        self.units = Directory(ev.UnitRegistered, lambda code: self.state("unit", code))
+        """Registered units by code: their place (for plugins limited to some units) and names."""
+        self.officials = Directory(ev.OfficialRegistered, lambda code: self.state("official", code))
+        super().__init__({**environment(self.url), "AGGREGATE_CACHE_MAXSIZE": "5000", **(env or {})})
 
     def construct_mapper(self) -> EnvelopeMapper:  # type: ignore[override]
         return EnvelopeMapper()
@@ -124,17 +142,19 @@ class Ledger(Application[UUID]):
 
     def state(self, kind: str, key: str, *, version: int | None = None) -> State | None:
         """The current (or historical) state of an aggregate, or None if it does not exist."""
-        evolve = case_rules.evolve if kind == "case" else records.evolve
+        uid = aggregate_id(kind, key)
+        if version is not None:
+            return fold(None, self.events.get(uid, lte=version))  # type: ignore[arg-type]
+        cached = self._cached(uid)
+        since = None if cached is None else cached.version
+        state = fold(cached, self.events.get(uid, gt=since))  # type: ignore[arg-type]
+        if state is not cached:
+            self._remember([state])
+        return state
 
-        def project(state: Any, envelopes: Iterable[Envelope]) -> Any:
-            for envelope in envelopes:
-                state = evolve(state, envelope)
-            return state
-
-        try:
-            return self.repository.get(aggregate_id(kind, key), version=version, projector_func=project)
-        except AggregateNotFoundError:
-            return None
+    def today(self) -> date:
+        """The business day (China time) on the ledger's clock."""
+        return business_day(self._clock())
 
     def case(self, number: str) -> Case:
         state = self.state("case", number)
@@ -145,14 +165,15 @@ class Ledger(Application[UUID]):
 
     def case_view(self, number: str, today: date | None = None) -> CaseView:
         case = self.case(number)
-        clocks = self.rules.clocks(case, today or business_day(self._clock()))
+        today = today or self.today()
+        clocks = self.rules.clocks(case, today, units=self.units)
         return CaseView(
             number=case.number,
             version=case.version,
             stage=case.stage,
             channel=case.channel,
             subject=case.subject,
-            flags=self.rules.flags(case),
+            flags=self.rules.flags(case, units=self.units),
             persons=case.persons,
             home_township=case.home_township,
             registered_by=case.registered_by,
@@ -165,18 +186,27 @@ class Ledger(Application[UUID]):
             clocks=clocks,
             overdue=[c.step for c in clocks if c.overdue and c.kind == "duty"],
             rules_fingerprint=self.rules.fingerprint,
+            windows=self.rules.windows(case, today, units=self.units),
         )
 
     def timeline(self, number: str) -> list[TimelineEntry]:
-        """Every event of the case with who, when it happened, when it was recorded and its leaf."""
+        """Every event of the case with who, when it happened, when it was recorded and its leaf.
+
+        The leaves are read after the events, in one query: a leaf is written with its event, so
+        every event read has its leaf by then.
+        """
         case_id = aggregate_id("case", number)
         envelopes: list[Envelope] = list(self.events.get(case_id))  # type: ignore[arg-type]
         if not envelopes:
             raise NotFound(f"案件 {number} 不存在", code="unknown_case", case=number)
         reader: LedgerReader = self.recorder  # type: ignore[assignment]
-        leaves = {e.originator_version: reader.leaf_at(case_id, e.originator_version) for e in envelopes}
-        return [
-            TimelineEntry(
+        leaves = {leaf.originator_version: leaf for leaf in reader.select_leaves_of(case_id)}
+        names = self.names()
+        entries = []
+        before: Case | None = None
+        for e in envelopes:
+            leaf = leaves.get(e.originator_version)
+            entries.append(TimelineEntry(
                 version=e.originator_version,
                 type=type(e.event).__name__,
                 name=ev.chinese_name(type(e.event)),
@@ -186,63 +216,110 @@ class Ledger(Application[UUID]):
                 event=e.event,
                 command_id=e.command_id,
                 batch=e.batch,
-                seq=leaf.seq if (leaf := leaves[e.originator_version]) else None,
+                migration=e.migration,
+                original_actor=e.original_actor,
+                seq=leaf.seq if leaf else None,
                 leaf_hash=leaf.leaf_hash.hex() if leaf else None,
-            )
-            for e in envelopes
-        ]
+                text=describe(e, names, before),
+            ))
+            before = case_rules.evolve(before, e)
+        return entries
+
+    def names(self) -> Names:
+        """Unit and official names, for what people read."""
+        return Names(self.units, self.officials)
+
+    def _cached(self, uid: UUID) -> State | None:
+        cache = self.repository.cache
+        try:
+            return None if cache is None else cache.get(uid)  # type: ignore[return-value]
+        except KeyError:
+            return None
+
+    def _remember(self, states: Iterable[State]) -> None:
+        """Put committed states into the aggregate cache (eventsourcing only advances mutable ones)."""
+        cache = self.repository.cache
+        if cache is not None:
+            for state in states:
+                cache.put(state.id, state)  # type: ignore[arg-type]
 
     # ── writes ───────────────────────────────────────────────────────────────
 
-    def execute(self, command: Command, actor: Actor, *, batch: str | None = None) -> CommandResult:
-        """Decide and save one command; a repeated ``command_id`` returns the first result."""
-        for _ in range(5):
-            work = _Work()
-            result = self._decide(command, actor, batch, work)
-            if result.repeated:
-                return result
+    def execute(self, command: Command, actor: Actor, *, batch: str | None = None,
+                migration: str | None = None) -> CommandResult:
+        """Decide and save one command; a repeat of a ``command_id`` by the same actor returns the first result.
+
+        ``batch`` names the import it came in (provenance only); ``migration`` the declared
+        migration it belongs to. If another writer saves first (the same aggregate, the same
+        command id, or a later ``recorded_at``), the command is decided again on what is stored
+        now: it may then be saved, answered as a repeat, or refused for a real reason
+        (``stale_version`` when it stated the version it saw).
+        """
+        clock_behind = False
+        for _ in range(ATTEMPTS):
+            work = _Work(self)
+            outcome = self._decide(command, actor, batch, migration, work)
+            if isinstance(outcome, Repeated):
+                return outcome.result
             try:
                 self._save(work)
-            except RecordedTimeRegression:
-                continue  # another writer recorded later than our clock read: take a fresh time
-            except IntegrityError as exc:
-                raise self._explain_conflict(command) from exc
-            return result
-        raise Conflict("服务器时钟与其他写入者不一致，请稍后重试", code="clock_conflict")
+            except IntegrityError as exc:  # another writer saved first: decide again on what it saved
+                clock_behind = isinstance(exc, RecordedTimeRegression)
+            else:
+                return outcome.result
+        if clock_behind:
+            raise Conflict("服务器时钟与其他写入者不一致，请稍后重试", code="clock_conflict")
+        raise Conflict("与其他写入者反复冲突，请稍后重试", code="write_conflict")
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The server clock every ``recorded_at`` comes from."""
+        return self._clock
 
     def execute_many(
-        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, chunk: int = 500
+        self, commands: Iterable[Command], actor: Actor, *, batch: str | None = None, migration: str | None = None,
+        chunk: int = 500, authorise: Callable[[Command, frozenset[str]], None] | None = None,
     ) -> Iterator[CommandResult | LedgerError]:
         """Decide commands in order, ``chunk`` at a time: one read of what a chunk needs, one transaction.
 
         Yields one outcome per command, in order: its result, or the error that refused
         it. A refused command writes nothing and does not stop the others. If a chunk's
         transaction conflicts with another writer, its commands are retried one by one.
+        ``authorise(command, created)`` may refuse a command before it is decided; ``created``
+        holds the cases registered earlier in this call, which the read side does not know yet.
         """
         remaining = iter(commands)
+        created: set[str] = set()
         while group := list(islice(remaining, chunk)):
-            work = _Work()
+            work = _Work(self)
             self._prefetch(group, work)
             outcomes: list[CommandResult | LedgerError] = []
             for command in group:
                 try:
-                    outcomes.append(self._decide(command, actor, batch, work))
+                    if authorise is not None:
+                        authorise(command, frozenset(created))
+                    outcome = self._decide(command, actor, batch, migration, work).result
+                    if outcome.event_type == "PetitionRegistered":
+                        created.add(outcome.key)
+                    outcomes.append(outcome)
                 except LedgerError as exc:
                     outcomes.append(exc)
-            yield from self._flush(work, group, outcomes, actor, batch)
+            yield from self._flush(work, group, outcomes, actor, batch, migration, authorise, created)
 
     def _prefetch(self, group: list[Command], work: _Work) -> None:
-        """Read the receipts and aggregates a chunk needs in two queries instead of two per command."""
+        """Read the receipts and aggregates a chunk needs in two queries instead of two per command.
+
+        Cached states only need the events stored since; the states read are remembered.
+        """
         reader: LedgerReader = self.recorder  # type: ignore[assignment]
         work.stored_receipts = reader.get_receipts([c.command_id for c in group])
-        kinds = {aggregate_id(kind, key): kind for kind, key in map(self._address, group) if key}
-        work.loaded = dict.fromkeys(kinds)
-        for uid, stored in groupby(reader.select_events_of(list(kinds)), key=attrgetter("originator_id")):
-            evolve = case_rules.evolve if kinds[uid] == "case" else records.evolve
-            state: Any = None
-            for event in stored:
-                state = evolve(state, self.mapper.to_domain_event(event))  # type: ignore[arg-type]
-            work.loaded[uid] = state
+        uids = {aggregate_id(*address(c)) for c in group if numbering_year(c) is None}
+        work.loaded = {uid: self._cached(uid) for uid in uids}
+        since = {uid: 0 if state is None else state.version for uid, state in work.loaded.items()}
+        for uid, stored in groupby(reader.select_events_after(since), key=attrgetter("originator_id")):
+            envelopes = (self.mapper.to_domain_event(event) for event in stored)
+            work.loaded[uid] = fold(work.loaded[uid], envelopes)  # type: ignore[arg-type]
+        self._remember(state for state in work.loaded.values() if state is not None)
 
     def _flush(
         self,
@@ -251,8 +328,13 @@ class Ledger(Application[UUID]):
         outcomes: list[CommandResult | LedgerError],
         actor: Actor,
         batch: str | None,
+        migration: str | None,
+        authorise: Callable[[Command, frozenset[str]], None] | None,
+        created: set[str],
     ) -> list[CommandResult | LedgerError]:
-        if not work.envelopes:
+        """Save a chunk; if another writer got in first, decide its commands again one by one (each
+        asked of ``authorise`` again)."""
+        if not work.decided:
             return outcomes
         try:
             self._save(work)
@@ -261,200 +343,48 @@ class Ledger(Application[UUID]):
             retried: list[CommandResult | LedgerError] = []
             for command in pending:
                 try:
-                    retried.append(self.execute(command, actor, batch=batch))
+                    if authorise is not None:
+                        authorise(command, frozenset(created))
+                    result = self.execute(command, actor, batch=batch, migration=migration)
+                    if result.event_type == "PetitionRegistered":
+                        created.add(result.key)
+                    retried.append(result)
                 except LedgerError as exc:
                     retried.append(exc)
             return retried
         return outcomes
 
     def _save(self, work: _Work) -> None:
+        receipts = [
+            (d.result.command_id, d.receipt.digest, result_encoder.encode(d.result)) for d in work.decided
+        ]
         try:
             # Straight to the event store: the envelopes are already domain events, and
             # Application.save's per-object protocol checks cost more than deciding them.
-            self.events.put(work.envelopes, receipts=work.receipts)  # type: ignore[arg-type]
+            self.events.put([d.envelope for d in work.decided], receipts=receipts)  # type: ignore[arg-type]
         except IntegrityError:
             raise
         except PersistenceError as exc:
             raise LedgerError(f"数据库写入失败：{exc}", code="storage_error") from exc
         self._known.update(work.states)
-
-    def _explain_conflict(self, command: Command) -> LedgerError:
-        receipt = self.recorder.get_receipt(command.command_id)  # type: ignore[attr-defined]
-        if receipt is not None:
-            return Conflict(
-                f"命令编号 {command.command_id} 已被另一条命令使用", code="command_id_reused"
-            )
-        kind, key = self._address(command)
-        state = self.state(kind, key) if key else None
-        current = state.version if state is not None else 0
-        return Conflict(
-            f"{records.KIND_NAMES.get(kind, '案件')} {key} 已被他人更新（当前版本 {current}），请刷新后重试",
-            code="stale_version",
-            current_version=current,
-        )
+        self._remember(work.states.values())
 
     # ── deciding ─────────────────────────────────────────────────────────────
 
-    def _address(self, command: Command) -> tuple[str, str]:
-        event_type = command.event
-        if event_type.key_field is None:
-            return event_type.aggregate, command.case  # type: ignore[attr-defined]
-        return event_type.aggregate, getattr(command, event_type.key_field) or ""
-
-    def _load(self, kind: str, key: str, work: _Work) -> State | None:
-        uid = aggregate_id(kind, key)
-        if uid in work.states:
-            return work.states[uid]
-        if uid in work.loaded:
-            return work.loaded[uid]
-        return self.state(kind, key)
-
-    def _exists(self, kind: str, key: str, work: _Work) -> bool:
-        uid = aggregate_id(kind, key)
-        if uid in self._known or uid in work.states or work.loaded.get(uid) is not None:
-            return True
-        if uid not in work.loaded and self.state(kind, key) is not None:
-            self._known.add(uid)
-            return True
-        return False
-
-    def _previous_result(self, command: Command, digest: str, work: _Work) -> CommandResult | None:
-        earlier = work.results.get(command.command_id)
-        if earlier is None:
-            stored = (
-                self.recorder.get_receipt(command.command_id)  # type: ignore[attr-defined]
-                if work.stored_receipts is None
-                else work.stored_receipts.get(command.command_id)
-            )
-            earlier = (stored[0], result_decoder.decode(stored[1])) if stored else None
-        if earlier is None:
-            return None
-        if earlier[0] != digest:
-            raise Conflict(
-                f"命令编号 {command.command_id} 已被另一条命令使用，请为新命令使用新的编号",
-                code="command_id_reused",
-            )
-        return msgspec.structs.replace(earlier[1], repeated=True)
-
-    def _decide(self, command: Command, actor: Actor, batch: str | None, work: _Work) -> CommandResult:
-        digest = _digest(command)
-        previous = self._previous_result(command, digest, work)
-        if previous is not None:
-            return previous
-        event = self._event_of(command, work)
-        kind, key = event.aggregate, self._key(command, event)
-        state = self._load(kind, key, work)
-        self._check_version(command, kind, key, state)
-        day = business_day(command.occurred_at)
-        self._check_time(command, event, state)
-        self._check_references(event, work)
-        if isinstance(event, ev.PetitionRegistered):
-            if state is not None:
-                raise Refused(f"案件编号 {key} 已存在，不能重复登记", code="illegal_transition")
-        elif kind == "case":
-            self._check_case(state, event, day, key, work)
-        else:
-            reason = records.refusal(state, event)  # type: ignore[arg-type]
-            if reason:
-                raise Refused(reason, code="illegal_transition")
-        if reasons := self.rules.check(event, state if isinstance(state, Case) else None, day):
-            raise Refused("；".join(reasons), code="plugin_rule")
-        envelope = Envelope(
-            originator_id=aggregate_id(kind, key),
-            originator_version=(state.version if state is not None else 0) + 1,
-            occurred_at=command.occurred_at,
-            recorded_at=self._now(),
-            actor=actor,
-            event=event,
-            command_id=command.command_id,
-            batch=batch,
-        )
-        evolve = case_rules.evolve if kind == "case" else records.evolve
-        new_state = evolve(state, envelope)  # type: ignore[arg-type]
-        result = CommandResult(
-            command_id=command.command_id,
-            event_type=type(event).__name__,
-            aggregate=kind,
-            key=key,
-            aggregate_id=envelope.originator_id,
-            version=envelope.originator_version,
-            recorded_at=envelope.recorded_at,
-        )
-        work.add(envelope, new_state, digest, result)
-        return result
-
-    def _event_of(self, command: Command, work: _Work) -> Event:
-        fields = {name: getattr(command, name) for name in command.event.__struct_fields__}
-        if command.event is ev.PetitionRegistered and fields.get("number") is None:
-            fields["number"] = self._assign_number(business_day(command.occurred_at).year, work)
-        try:
-            return command.event(**fields)
-        except (TypeError, msgspec.ValidationError) as exc:
-            raise InvalidInput(f"命令内容无效：{exc}", code="invalid_command") from exc
-
-    @staticmethod
-    def _key(command: Command, event: Event) -> str:
-        if event.key_field is not None:
-            return records.key_of(event)
-        return command.case  # type: ignore[attr-defined, no-any-return]
-
-    @staticmethod
-    def _check_version(command: Command, kind: str, key: str, state: State | None) -> None:
-        current = state.version if state is not None else 0
-        if command.expected_version is not None and command.expected_version != current:
-            raise Conflict(
-                f"{records.KIND_NAMES.get(kind, '案件')} {key} 已更新：你看到的是版本 {command.expected_version}，"
-                f"当前版本 {current}。请刷新后重试",
-                code="stale_version",
-                current_version=current,
-            )
-
-    def _check_time(self, command: Command, event: Event, state: State | None) -> None:
-        now = self._clock() + FUTURE_TOLERANCE
-        if command.occurred_at > now:
-            raise Refused("发生时间晚于当前时间：不能登记尚未发生的事", code="rule_violation")
-        if reason := time_refusal(command.occurred_at, event, now):
-            raise Refused(reason, code="rule_violation")
-        corrects = command.event is ev.EventCorrected
-        if isinstance(state, Case) and corrects and business_day(command.occurred_at) < state.received_on:
-            raise Refused(f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案登记之日"
-                          f"（{state.received_on}）", code="rule_violation")
-        if isinstance(state, Case) and not corrects and command.occurred_at < state.stage_since:
-            raise Refused(
-                f"发生时间 {command.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M} 早于本案进入「{state.stage}」"
-                f"的时间（{state.stage_since.astimezone(CHINA):%Y-%m-%d %H:%M}）：如需改正，请用更正",
-                code="rule_violation",
-            )
-
-    def _check_references(self, event: Event, work: _Work) -> None:
-        for field in event.__struct_fields__:
-            value = getattr(event, field)
-            if field == event.key_field or not value:
-                continue
-            kind = REFERENCES.get(field) or LIST_REFERENCES.get(field)
-            keys = value if field in LIST_REFERENCES else [value]
-            for key in keys if kind else ():
-                if not self._exists(kind, key, work):
-                    raise Refused(
-                        f"{records.KIND_NAMES.get(kind, '案件')} {key} 不存在（字段 {field}）：请先登记",
-                        code="unknown_reference",
-                        field=field,
-                    )
-
-    def _check_case(self, state: State | None, event: Event, day: date, key: str, work: _Work) -> None:
-        if state is None:
-            raise NotFound(f"案件 {key} 不存在", code="unknown_case", case=key)
-        assert isinstance(state, Case)
-        refused = case_rules.refusal(state, event, day, self.rules)
-        if refused:
-            raise Refused(refused[1], code=refused[0])
-        if isinstance(event, ev.CaseAccepted) and state.repeat_of:
-            earlier = self._load("case", state.repeat_of, work)
-            if isinstance(earlier, Case) and earlier.barred:
-                raise Refused(
-                    f"本件是案件 {state.repeat_of} 的重复信访，该事项已复核终结、不再受理（C22 第36条）",
-                    code="rule_violation",
-                )
+    def _decide(self, command: Command, actor: Actor, batch: str | None, migration: str | None,
+                work: _Work) -> Decided | Repeated:
+        """Load what ``command`` needs, decide it, and add the event to ``work``."""
+        receipt = work.receipt(command.command_id)
+        state, number = None, None
+        if receipt is None:
+            year = numbering_year(command)
+            number = None if year is None else self._assign_number(year, work)
+            state = work.state(*address(command, number))
+        context = Context(now=self._now(), batch=batch, migration=migration, receipt=receipt, number=number)
+        outcome = decide(command, actor, state, work, self.rules, context)
+        if isinstance(outcome, Decided):
+            work.add(outcome)
+        return outcome
 
     def _now(self) -> datetime:
         """Server time, never earlier than what this process recorded before."""
@@ -467,14 +397,14 @@ class Ledger(Application[UUID]):
         n = self._next_number.get(year)
         if n is None:
             n = self._first_free(year, work)
-        while self._exists("case", f"{year}-{n:06d}", work):
+        while work.exists("case", f"{year}-{n:06d}"):
             n += 1
         self._next_number[year] = n + 1
         return f"{year}-{n:06d}"
 
     def _first_free(self, year: int, work: _Work) -> int:
         """Gallop then bisect over existing numbers: O(log n) lookups on a cold start."""
-        taken = lambda n: self._exists("case", f"{year}-{n:06d}", work)  # noqa: E731
+        taken = lambda n: work.exists("case", f"{year}-{n:06d}")  # noqa: E731
         if not taken(1):
             return 1
         low, high = 1, 2

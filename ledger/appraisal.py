@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.awards import evaluate_awards
+from ledger.canonical import canonical_json
 from ledger.codec import UNREADABLE
 from ledger.domain.case import CHINA
 from ledger.errors import IntegrityFailure, InvalidInput, LedgerError
@@ -61,11 +62,6 @@ def software() -> str:
         return "xinfang-ledger"
 
 
-def canonical(value: Any) -> bytes:
-    """The bytes that are signed: JSON, keys sorted at every depth, no whitespace."""
-    return msgspec.json.encode(value, order="sorted")
-
-
 def derive(snapshot: Snapshot) -> AppraisalBody:
     """The appraisal body of a snapshot (its inputs say period, as_of and parameters)."""
     rules, facts, inputs = snapshot.rules, snapshot.facts, snapshot.inputs
@@ -86,7 +82,7 @@ def derive(snapshot: Snapshot) -> AppraisalBody:
 
 def sign(body: AppraisalBody, key: Ed25519PrivateKey, name: str) -> Appraisal:
     """Sign the canonical body; ``name`` is the log's origin, so the verifier key is the one its checkpoints use."""
-    signature = key.sign(canonical(body))
+    signature = key.sign(canonical_json(body))
     return Appraisal(body=body, signature=Signature(
         key=verifier_key(name, key.public_key()), value=base64.b64encode(signature).decode("ascii"),
     ))
@@ -104,14 +100,14 @@ def appraise(projector: Projector, period: Period, as_of: datetime | None, key: 
             f"as-of 时间 {as_of.isoformat()} 晚于当前时间：以后记录的事件会进入这个前缀，考核将无法复现",
             code="as_of_in_future",
         )
-    inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters())
+    inputs = Inputs(period=period, as_of=as_of, parameters=parameters or Parameters(), withhold_accusations=True)
     snapshot = Snapshot(projector, inputs, plugins_for="appraisal", advance=advance)
     return sign(derive(snapshot), key, Checkpoints(projector.reader, projector.url).origin())
 
 
 def encode(appraisal: Appraisal) -> bytes:
     """The appraisal file: indented JSON with sorted keys (the signature covers the canonical body)."""
-    return msgspec.json.format(canonical(appraisal), indent=2) + b"\n"
+    return msgspec.json.format(canonical_json(appraisal), indent=2) + b"\n"
 
 
 def decode(data: bytes) -> tuple[Appraisal, Any]:
@@ -168,7 +164,7 @@ def _is_hex(text: str) -> bool:
 def _verify_signature(appraisal: Appraisal, raw_body: Any) -> bool:
     try:
         key = parse_verifier_key(appraisal.signature.key)
-        key.public_key.verify(base64.b64decode(appraisal.signature.value, validate=True), canonical(raw_body))
+        key.public_key.verify(base64.b64decode(appraisal.signature.value, validate=True), canonical_json(raw_body))
     except (NoteError, InvalidSignature, ValueError):
         return False
     return True
@@ -275,7 +271,7 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
     consistent = size == 0
     if size:
         try:
-            proof = projector.proofs.consistency(size, current).path
+            proof = projector.proofs.consistency(size, current).consistency_path
             verify_consistency(size, current, signed_root, current_root, [bytes.fromhex(h) for h in proof])
             consistent = True
         except (ProofError, IntegrityFailure) as exc:
@@ -285,7 +281,7 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
         reasons.append(f"按 as_of（{basis.as_of}）今天选出 {by_as_of} 条事件，考核时为 {size} 条：记录时间被改动")
 
     inputs = Inputs(period=Period(label=basis.period, start=basis.period_start, end=basis.period_end),
-                    as_of=basis.as_of, unit=basis.unit, parameters=basis.parameters)
+                    as_of=basis.as_of, unit=basis.unit, parameters=basis.parameters, withhold_accusations=True)
     snapshot = Snapshot(projector, inputs, advance=advance, size=size, verify=True)
     prefix_root_matches = snapshot.leaf_root == signed_root
     if not prefix_root_matches:
@@ -303,9 +299,9 @@ def check(projector: Projector, data: bytes, ledger_key: Ed25519PrivateKey | Non
     else:
         try:
             snapshot.load_facts("appraisal")
-            recorded_raw = msgspec.json.decode(canonical(raw_body))
-            derived_raw = msgspec.json.decode(canonical(derive(snapshot)))
-            if canonical(derived_raw) != canonical(recorded_raw):
+            recorded_raw = msgspec.json.decode(canonical_json(raw_body))
+            derived_raw = msgspec.json.decode(canonical_json(derive(snapshot)))
+            if canonical_json(derived_raw) != canonical_json(recorded_raw):
                 diffs = differences(recorded_raw, derived_raw)
         except LedgerError as exc:
             reasons.append(f"无法重算考核数字：{exc.message}")
@@ -332,5 +328,5 @@ def _rules_delta(then: list[PluginRef], now: list[PluginRef]) -> str:
         elif a.version != b.version:
             parts.append(f"插件 {name} 版本 {a.version} → {b.version}")
         elif a.config != b.config:
-            parts.append(f"插件 {name} 配置 {canonical(a.config).decode()} → {canonical(b.config).decode()}")
+            parts.append(f"插件 {name} 配置 {canonical_json(a.config).decode()} → {canonical_json(b.config).decode()}")
     return "；".join(parts) or "插件相同"

@@ -1,7 +1,7 @@
 """Award evaluation: the period's facts judged by the award plugins, sorted, totalled and bound.
 
 The report names the period, the knowledge time, the length of the log prefix and the
-rule-set fingerprint it was derived from; :func:`encode` gives its canonical bytes, which
+rule-set fingerprint it was derived from; :func:`ledger.canonical.canonical_json` gives its bytes, which
 are the same for the same events and the same fingerprint.
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
-
-import msgspec
 
 from ledger.facts import period_facts
 from schemas.facts import Period, PeriodFacts
@@ -39,7 +37,3 @@ def award_report(ledger: Ledger, period: Period, *, as_of: datetime | None = Non
     """The awards of ``period`` from the ledger's log (up to ``as_of``) under its rule set."""
     return evaluate_awards(period_facts(ledger, period, as_of=as_of), ledger.rules)
 
-
-def encode(report: AwardReport) -> bytes:
-    """Canonical JSON: keys sorted, no whitespace."""
-    return msgspec.json.encode(report, order="sorted")

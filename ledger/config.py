@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ledger.errors import ConfigError
+from ledger.private_files import create_private
 
 DEFAULT_URL = "sqlite:///var/xinfang.sqlite3"
 URL_VARIABLE = "XINFANG_DATABASE_URL"
@@ -29,6 +30,13 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///") :])
 
 
+def create_database_file(path: Path) -> None:
+    """Make a SQLite database file readable by the service user only (0600) before SQLite creates it
+    with 0644; SQLite gives its -wal, -shm and -journal files the same mode. An existing file keeps its mode."""
+    if str(path) != ":memory:":
+        create_private(path)
+
+
 def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
@@ -39,7 +47,7 @@ def environment(url: str) -> dict[str, str]:
     if path is not None:
         if not path.name:
             raise ConfigError("数据库地址缺少文件名，例如 sqlite:///var/xinfang.sqlite3", code="bad_database_url")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_database_file(path)
         return {
             "PERSISTENCE_MODULE": "ledger.store.sqlite",
             "SQLITE_DBNAME": str(path),

@@ -12,7 +12,9 @@ a dispute, a letter...). Each step has a business time (``occurred_at``) and a s
 time; :class:`EntryHabits` decides both, because units differ in how they get their work
 into the ledger. All steps are then sorted by submission time and streamed into
 :meth:`Ledger.execute_many`, while the ledger's clock reads the submission time of the
-command it is deciding — so ``recorded_at`` is what a real server would have stamped.
+command it is deciding — so ``recorded_at`` is what a real server would have stamped. The
+generator writes the way a migration does, as the history's own simulated clerks and handlers
+straight into the command path: it is not a client, so it does not ask the access policy.
 
 The figures follow the seed reports in spirit: about 45% of items arrive online and 25% by
 visit; 信访部门 and 责任单位 are rated by about 96% / 92% of petitioners, 97% / 95%
@@ -37,11 +39,13 @@ from typing import Any
 import msgspec
 
 from ledger.application import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.calendar import WorkingCalendar
 from ledger.domain.case import CHINA, business_day
 from ledger.errors import InvalidInput, LedgerError
 from schemas.commands import AnyCommand, Command
 from schemas.common import Actor
+from schemas.views import DemoSummary
 
 Progress = Callable[[Iterable[Any], int], Iterable[Any]]
 
@@ -59,6 +63,8 @@ RATING_WINDOW = timedelta(days=30)
 """Petitioners' rating window (a local parameter); after it the platform records 超期未评价."""
 
 MIGRATION_BATCH = f"migration-{YEAR}-01"
+"""The declared migration (and its import batch) of 人社局's January."""
+MIGRATION_SOURCE = "人社局原信访台账系统"
 MIGRATION_CUTOFF = datetime(YEAR, 2, 1, tzinfo=CHINA)
 MIGRATION_AT = datetime(YEAR, 2, 1, 10, 0, tzinfo=CHINA)
 MINUTE = timedelta(minutes=1)
@@ -88,10 +94,12 @@ QUIET_TOWNSHIPS = ("town-02", "town-05", "town-09", "town-11")
 """No 越级, 集体 or 非正常 visits all year: the candidates for the 三无 title, of both classes."""
 
 BACKDATING_UNIT = "town-07"
-"""白沙乡 enters its actions 10–40 days after they happen: what an inspector should find."""
+"""白沙乡 enters its actions 10–40 days after they happen, through the day's import batch, with their
+true dates: an import is an ordinary entry, so an inspector finds every one as 补录."""
 
 MIGRATED_UNIT = "dept-hrss"
-"""人社局 kept January in its old system; that month is imported on 1 February as one batch."""
+"""人社局 kept January in its old system; the county administrator declares that month's migration and
+imports it on 1 February, each step under the 人社局 official who did it: history, not 补录."""
 
 DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
     ("xfj", "示范县信访局", "局长"),
@@ -110,6 +118,7 @@ DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
 )
 HANDLING_DEPARTMENTS = tuple(code for code, _, _ in DEPARTMENTS if code.startswith("dept-"))
 UNIT_NAMES = {code: name for code, name, _ in DEPARTMENTS} | {code: name for code, name, _, _ in TOWNSHIPS}
+VILLAGES = {code: villages for code, _, _, villages in TOWNSHIPS}
 
 COUNTY_LEADERS: tuple[tuple[str, str, str], ...] = (
     ("county-leader-1", "县领导一", "县委书记"),
@@ -233,6 +242,8 @@ class Step:
     occurred: datetime = field(init=False)
     submitted: datetime = field(init=False)
     batch: str | None = None
+    migration: str | None = None
+    """Imported by the administrator under the declared migration, as done by ``actor`` in the old system."""
 
 
 @dataclass
@@ -303,8 +314,8 @@ class EntryHabits:
     Most units enter an action a few minutes after it happens, and cannot act on what
     someone else did before it is in the system — so their business time is pushed past the
     previous submission. 白沙乡 (the back-dating township) enters its actions 10–40 days
-    late with their true dates. 人社局's January is entered in one sitting on 1 February
-    under a migration batch. Along a chain, business times never go back and submissions
+    late with their true dates, in a daily import batch. 人社局's January is imported in one sitting on
+    1 February under the declared migration. Along a chain, business times never go back and submissions
     always move forward, which is what the ledger demands of a case.
     """
 
@@ -326,10 +337,11 @@ class EntryHabits:
         earliest = step.planned if previous is None else max(step.planned, previous.occurred + MINUTE)
         if step.actor.unit == BACKDATING_UNIT:
             step.occurred, step.submitted = earliest, self._late_entry(earliest)
+            step.batch = f"import-{BACKDATING_UNIT}-{step.submitted:%Y%m%d}"
         elif step.actor.unit == MIGRATED_UNIT and earliest < MIGRATION_CUTOFF:
             offset = (earliest - YEAR_START).total_seconds() // 1000
             step.occurred, step.submitted = earliest, MIGRATION_AT + timedelta(seconds=offset)
-            step.batch = MIGRATION_BATCH
+            step.batch = step.migration = MIGRATION_BATCH
         else:
             if previous is not None and previous.actor != step.actor:
                 earliest = max(earliest, previous.submitted + MINUTE)
@@ -410,7 +422,17 @@ class Planner:
         chains += self._backlog(intakes)
         chains += self._letters(intakes)
         chains += self._accountability(intakes)
+        chains.append([self._migration_declared(sum(s.migration is not None for chain in chains for s in chain))])
         return chains, size
+
+    @staticmethod
+    def _migration_declared(expected: int) -> Step:
+        """The administrator declares 人社局's January migration half an hour before importing it."""
+        step = Step(MIGRATION_AT - 30 * MINUTE, ADMIN, "DeclareMigration", {
+            "migration": MIGRATION_BATCH, "source": MIGRATION_SOURCE, "cutoff": MIGRATION_CUTOFF,
+            "expected": expected, "note": "人社局2021年1月的信访事项办理记录"})
+        step.occurred, step.submitted = step.planned, step.planned + 2 * MINUTE
+        return step
 
     def _setup(self) -> tuple[list[Step], dict[str, int]]:
         """Units (parents first) and officials, registered in December 2020 as one chain."""
@@ -835,6 +857,7 @@ class Planner:
             step = Step(visit, CLERK, "RecordIncident", {
                 "incident": f"SJ-{YEAR}-{len(chains) + 1:04d}", "kind": kind, "level": level,
                 "persons": intake.persons, "township": intake.township, "case": intake.number,
+                "village": f"{intake.township}-v{1 + int(intake.number[-4:]) % VILLAGES[intake.township]}",
                 "note": f"到{level}{kind}访，已转回属地"})
             step.occurred = visit
             step.submitted = intake.steps[0].submitted + timedelta(minutes=self.rng.randint(5, 40))
@@ -845,7 +868,7 @@ class Planner:
             step = Step(stopped, CLERK, "RecordIncident", {
                 "incident": f"SJ-{YEAR}-{len(chains) + 1:04d}", "kind": "非正常", "level": "京",
                 "persons": self.rng.randint(1, 2), "township": self.rng.choice(restless),
-                "note": "在京非接待场所滞留，已劝返"})
+                "note": "在京非接待场所滞留，已劝返；当事人所在村未查清"})
             step.occurred = stopped
             step.submitted = stopped + timedelta(minutes=self.rng.randint(60, 180))
             chains.append([step])
@@ -1017,9 +1040,12 @@ class Submission:
     command: Command
 
     @property
-    def run(self) -> tuple[Actor, str | None, datetime]:
-        """Entries are saved together when the same actor submits them within the same hour."""
-        return self.step.actor, self.step.batch, self.step.submitted.replace(minute=0, second=0, microsecond=0)
+    def run(self) -> tuple[Actor, str | None, str | None, datetime]:
+        """Entries are saved together when the same actor submits them within the same hour (the
+        administrator imports a migration)."""
+        step = self.step
+        return (ADMIN if step.migration else step.actor, step.batch, step.migration,
+                step.submitted.replace(minute=0, second=0, microsecond=0))
 
 
 def _submissions(chains: list[list[Step]], seed: int) -> list[Submission]:
@@ -1027,18 +1053,23 @@ def _submissions(chains: list[list[Step]], seed: int) -> list[Submission]:
     steps = sorted((step for chain in chains for step in chain), key=attrgetter("submitted"))
     return [
         Submission(step, msgspec.convert({"type": step.name, "command_id": f"demo-{seed}-{n:07d}",
-                                          "occurred_at": step.occurred, **step.fields}, AnyCommand))
+                                          "occurred_at": step.occurred, **step.fields, **_source(step)}, AnyCommand))
         for n, step in enumerate(steps, 1)
     ]
+
+
+def _source(step: Step) -> dict[str, Any]:
+    """A migrated step names the official who did it in the old system."""
+    return {"original_actor": {"official": step.actor.id, "unit": step.actor.unit}} if step.migration else {}
 
 
 def _submit(ledger: Ledger, clock: SimulatedClock, submissions: list[Submission], progress: Progress) -> Counter[str]:
     """Stream everything through ``execute_many``, one call per run of the same actor and batch."""
     written: Counter[str] = Counter()
-    for (actor, batch, _), group in groupby(progress(submissions, len(submissions)), key=attrgetter("run")):
+    for (actor, batch, migration, _), group in groupby(progress(submissions, len(submissions)), key=attrgetter("run")):
         run = list(group)
         clock.now = run[-1].step.submitted  # a run is saved when its last entry is submitted
-        outcomes = ledger.execute_many([s.command for s in run], actor, batch=batch, chunk=500)
+        outcomes = ledger.execute_many([s.command for s in run], actor, batch=batch, migration=migration, chunk=500)
         for submission, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 raise RuntimeError(
@@ -1049,7 +1080,8 @@ def _submit(ledger: Ledger, clock: SimulatedClock, submissions: list[Submission]
     return written
 
 
-def build_demo(url: str | None, *, cases: int, seed: int, progress: Progress) -> dict[str, Any]:
+def build_demo(url: str | None, *, cases: int, seed: int, progress: Progress,
+               rules_file: str | None = None) -> DemoSummary:
     """Build 示范县's 2021 in the (empty) ledger at ``url``; the same seed gives the same ledger.
 
     Returns a summary: events written by type, items, units, officials, and ``refused`` (always
@@ -1060,27 +1092,24 @@ def build_demo(url: str | None, *, cases: int, seed: int, progress: Progress) ->
     chains, size = Planner(cases, seed).plan()
     submissions = _submissions(chains, seed)
     clock = SimulatedClock(submissions[0].step.submitted)
-    ledger = Ledger(url, clock=clock)
-    try:
-        existing = ledger.recorder.tree_size()  # type: ignore[attr-defined]
+    with bootstrap(url, rules_file=rules_file, clock=clock) as services:
+        existing = services.ledger.recorder.tree_size()  # type: ignore[attr-defined]
         if existing:
             raise InvalidInput(
                 f"演示账本须建在空账本上：该数据库已有 {existing} 条事件，请换一个数据库地址", code="ledger_not_empty"
             )
-        written = _submit(ledger, clock, submissions, progress)
-    finally:
-        ledger.close()
+        written = _submit(services.ledger, clock, submissions, progress)
     last = submissions[-1].step.submitted
-    return {
-        "events": sum(written.values()),
-        "cases": written["PetitionRegistered"],
-        "units": size["units"],
-        "officials": size["officials"],
-        "refused": 0,
-        "seed": seed,
-        "year": YEAR,
-        "backdating_unit": BACKDATING_UNIT,
-        "migration_batch": MIGRATION_BATCH,
-        "last_recorded_at": last.isoformat(),
-        "by_type": dict(sorted(written.items())),
-    }
+    return DemoSummary(
+        events=sum(written.values()),
+        cases=written["PetitionRegistered"],
+        units=size["units"],
+        officials=size["officials"],
+        refused=0,
+        seed=seed,
+        year=YEAR,
+        backdating_unit=BACKDATING_UNIT,
+        migration_batch=MIGRATION_BATCH,
+        last_recorded_at=last.isoformat(),
+        by_type=dict(sorted(written.items())),
+    )

@@ -34,7 +34,15 @@ class InvalidInput(LedgerError):
 
 
 class NotFound(LedgerError):
+    """Does not exist — or exists but the caller may not know it: the two answers are the same."""
+
     code = "not_found"
+
+
+class Forbidden(LedgerError):
+    """The caller's role or unit may not do this (what they asked about may still be unknown to them)."""
+
+    code = "forbidden"
 
 
 class Refused(LedgerError):

@@ -15,11 +15,14 @@ API::
     period = parse_period("2021")
     facts = period_facts(ledger, period, as_of=parse_as_of("2022-01-15"))
 
-Attribution: an incident counts for the unit it names as 属地 (``IncidentRecorded.township``,
-a township or a village) and for every unit above it (a village's township, the county).
-A 信访部门 rating counts for the registering unit, a 责任单位 rating for the unit responsible
-when it was given. A missed deadline counts for the unit that owed it: routing for the
-registering unit, a 督办 reply for the supervised unit, the rest for the responsible unit.
+Attribution: an incident counts for the village of the people involved where it is known
+(``IncidentRecorded.village``), else for the unit it names as 属地 (``township``), and for every
+unit above it (a village's township, the county); its ``kinds`` are the recorded one and those
+the plugins derive (``xinfang_incident_kinds``). A 信访部门 rating counts for the registering
+unit, a 责任单位 rating for the unit responsible when it was given; ratings of 涉法涉诉 items
+(stated or derived flag) are left out, as the satisfaction indicator leaves them out. A missed
+deadline counts for the unit that owed it: routing for the registering unit, a 督办 reply for
+the supervised unit, the rest for the responsible unit.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import msgspec
+
 from ledger.codec import decode_envelope
 from ledger.domain import case as case_rules
 from ledger.domain.case import CHINA, Case, business_day
+from ledger.clocks import owner
 from ledger.errors import InvalidInput
 from ledger.log import iter_log
 from schemas import events as ev
@@ -43,7 +49,11 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.rules import RuleSet
 
-__all__ = ["parse_as_of", "parse_period", "period_facts"]
+__all__ = ["EXCLUDED_FROM_RATES", "parse_as_of", "parse_period", "period_facts"]
+
+EXCLUDED_FROM_RATES = "涉法涉诉"
+"""Items with this flag are left out of the acceptance and satisfaction rates (domain §4), and so
+out of every award that judges satisfaction."""
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
@@ -102,7 +112,8 @@ class _Fold:
         self.units: dict[str, ev.UnitRegistered] = {}
         self.cases: dict[UUID, Case] = {}
         self.incidents: list[IncidentFact] = []
-        self.ratings: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        self.rated: list[tuple[UUID, str, str, str]] = []
+        """(case, unit charged, party, rating) of the ratings given in the period."""
 
     def apply(self, envelope: ev.Envelope) -> None:
         day = business_day(envelope.occurred_at)
@@ -116,13 +127,13 @@ class _Fold:
             if isinstance(event, ev.SatisfactionRated | ev.RatingExpired) and day >= self.period.start:
                 unit = after.registered_by if event.party == "信访部门" else (after.current_unit or after.registered_by)
                 value = event.rating if isinstance(event, ev.SatisfactionRated) else "超期未评价"
-                self.ratings[unit][event.party][value] += 1
+                self.rated.append((envelope.originator_id, unit, event.party, value))
         elif isinstance(event, ev.UnitRegistered):
             self.units[event.code] = event
         elif isinstance(event, ev.IncidentRecorded):
             self.incidents.append(IncidentFact(
                 incident=event.incident, kind=event.kind, level=event.level, persons=event.persons,
-                township=event.township, occurred_on=day, case=event.case, note=event.note,
+                township=event.township, village=event.village, occurred_on=day, case=event.case, note=event.note,
             ))
 
     def chain(self, code: str) -> list[str]:
@@ -134,24 +145,15 @@ class _Fold:
         return chain
 
 
-def owner(case: Case, clock: Clock) -> str:
-    """The unit that owed a deadline: the registering unit while routing, the unit a supervision
-    order went to for that order's clock, otherwise the unit holding the case."""
-    if clock.step == "route":
-        return case.registered_by
-    if clock.step.startswith("supervision:"):
-        order = clock.step.split(":", 1)[1]
-        return next((s.to_unit for s in case.supervision if s.order == order), case.registered_by)
-    return case.current_unit or case.registered_by
-
-
 def period_facts(ledger: Ledger, period: Period, *, as_of: datetime | None = None) -> PeriodFacts:
     """Fold the log (up to ``as_of``) into the facts of ``period`` under the ledger's rule set."""
     return fold_facts(ledger.recorder, ledger.rules, period, as_of=as_of)  # type: ignore[arg-type]
 
 
-def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetime | None = None) -> PeriodFacts:
-    """:func:`period_facts` on a log reader (:class:`ledger.store.LedgerReader`) and a rule set."""
+def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetime | None = None,
+               today: date | None = None) -> PeriodFacts:
+    """:func:`period_facts` on a log reader (:class:`ledger.store.LedgerReader`) and a rule set;
+    ``today`` (the server's day when None) is the reference day of a period not over without ``as_of``."""
     fold = _Fold(period)
     size = 0
     for row in iter_log(reader):  # type: ignore[arg-type]
@@ -161,17 +163,32 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
         size = row.seq + 1
         fold.apply(envelope)
 
-    reference = min(period.end, as_of.astimezone(CHINA).date()) if as_of is not None else period.end
-    in_period = [i for i in fold.incidents if i.occurred_on in period]
+    known = as_of.astimezone(CHINA).date() if as_of is not None else today or datetime.now(CHINA).date()
+    reference = min(period.end, known)
+    incidents = [msgspec.structs.replace(i, kinds=rules.incident_kinds(i)) for i in fold.incidents]
+    in_period = [i for i in incidents if i.occurred_on in period]
     by_case: dict[str, list[IncidentFact]] = defaultdict(list)
-    for incident in fold.incidents:
+    for incident in incidents:
         if incident.case:
             by_case[incident.case].append(incident)
 
     cases: list[CaseFact] = []
     overdue: dict[str, list[OverdueClock]] = defaultdict(list)
-    for case in fold.cases.values():
-        clocks = rules.clocks(case, reference)
+    flags: dict[UUID, list[str]] = {}
+
+    def flags_of(uid: UUID) -> list[str]:
+        found = flags.get(uid)
+        if found is None:
+            case = fold.cases[uid]
+            found = flags[uid] = rules.flags(case, by_case.get(case.number, ()), units=fold.units)
+        return found
+
+    ratings: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    for uid, unit, party, value in fold.rated:
+        if EXCLUDED_FROM_RATES not in flags_of(uid):
+            ratings[unit][party][value] += 1
+    for uid, case in fold.cases.items():
+        clocks = rules.clocks(case, reference, units=fold.units)
         if case.received_on not in period and not any(c.due in period for c in clocks):
             continue
         for clock in clocks:
@@ -179,7 +196,7 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
                 overdue[owner(case, clock)].append(OverdueClock(case=case.number, clock=clock))
         cases.append(CaseFact(
             number=case.number, stage=case.stage, channel=case.channel, subject=case.subject,
-            flags=rules.flags(case, by_case.get(case.number, ())), persons=case.persons,
+            flags=flags_of(uid), persons=case.persons,
             first_time=case.repeat_of is None, home_township=case.home_township,
             registered_by=case.registered_by, unit=case.current_unit, received_on=case.received_on,
             accepted_on=case.accepted_on, refused_on=case.refused_on, decided_on=case.decided_on,
@@ -188,13 +205,13 @@ def fold_facts(reader: object, rules: RuleSet, period: Period, *, as_of: datetim
 
     attributed: dict[str, list[IncidentFact]] = defaultdict(list)
     for incident in in_period:
-        for code in fold.chain(incident.township):
+        for code in fold.chain(incident.village or incident.township):
             attributed[code].append(incident)
     units = [
         UnitFacts(
             unit=code, name=u.name, kind=u.kind, parent=u.parent, township_class=u.township_class,
             incidents=sorted(attributed.get(code, ()), key=lambda i: (i.occurred_on, i.incident)),
-            ratings={party: dict(sorted(counts.items())) for party, counts in sorted(fold.ratings.get(code, {}).items())},
+            ratings={party: dict(sorted(counts.items())) for party, counts in sorted(ratings.get(code, {}).items())},
             overdue=sorted(overdue.get(code, ()), key=lambda o: (o.clock.due, o.case, o.clock.step)),
         )
         for code, u in sorted(fold.units.items())

@@ -73,8 +73,10 @@ def xinfang_time_limits(config: Any) -> list[TimeLimit]:
     ``target`` (a local goal, shown as a warning beside the statutory limits).
     ``first_time_only`` limits apply to 初信初访 only.
 
-    When several plugins define the same ``step``, the first answer wins: local plugins are
-    called before the national baseline, so they override it step by step.
+    A step may come in versions with the day each applies from (``effective_from``): a clock
+    follows the version in force on the day it starts and cites its basis. When several
+    plugins define the same ``step``, the first answer in force wins: local plugins are called
+    before the national baseline, so they override it step by step, from their own dates.
 
     Example::
 
@@ -145,6 +147,23 @@ def xinfang_case_flags(case: Case, incidents: list[IncidentFact], config: Any) -
             if any(i.level in ("市", "省", "京") for i in incidents):
                 flags.append("越级")
             return flags
+    """
+
+
+@hookspec
+def xinfang_incident_kinds(incident: IncidentFact, config: Any) -> list[str]:
+    """Kinds an incident counts as besides the one recorded: a 越级 visit of 5 or more persons is 集体 too.
+
+    ``incident`` is an :class:`schemas.facts.IncidentFact` (recorded ``kind``, destination
+    ``level``, head count ``persons``). Returns kinds out of :data:`schemas.common.IncidentKind`
+    (越级, 集体, 非正常, 极端). Every plugin's kinds count; the period facts list them, with the
+    recorded one first, in ``IncidentFact.kinds``, and award criteria match on any of them.
+
+    Example::
+
+        @hookimpl
+        def xinfang_incident_kinds(incident, config):
+            return ["集体"] if incident.persons >= config.collective_threshold else []
     """
 
 

@@ -19,8 +19,6 @@ from schemas.commands import Command
 from schemas.imports import ImportReport, RefusedLine
 from schemas.views import CommandResult
 
-Check = Callable[[Command], tuple[str, str] | None]
-"""A per-line access check: ``(code, message)`` when the caller may not issue the command."""
 Execute = Callable[[list[Command], str], Iterable[CommandResult | LedgerError]]
 """Writes decoded commands under a batch name, one outcome per command, in order."""
 
@@ -43,8 +41,11 @@ def lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def import_lines(data: bytes, execute: Execute, *, batch: str | None = None, check: Check | None = None) -> ImportReport:
-    """Decode, check and write every line of ``data``; the report lists each refused line with its reason.
+def import_lines(data: bytes, execute: Execute, *, batch: str | None = None,
+                 migration: str | None = None) -> ImportReport:
+    """Decode and write every line of ``data`` (``execute`` asks the access policy of each); the report
+    lists each refused line with its reason. ``migration`` names the declared migration ``execute``
+    imports under, for the report.
 
     Raises :class:`InvalidInput` only when there is nothing to import at all (empty, or UTF-16).
     """
@@ -56,10 +57,6 @@ def import_lines(data: bytes, execute: Execute, *, batch: str | None = None, che
             command = decode_command(line)
         except InvalidInput as exc:
             refused.append(RefusedLine(line=number, code=exc.code, message=exc.message))
-            continue
-        denied = check(command) if check is not None else None
-        if denied is not None:
-            refused.append(RefusedLine(line=number, code=denied[0], message=denied[1]))
             continue
         good.append((number, command))
     if not good and not refused:
@@ -74,4 +71,4 @@ def import_lines(data: bytes, execute: Execute, *, batch: str | None = None, che
         else:
             applied += 1
     refused.sort(key=lambda r: r.line)
-    return ImportReport(batch=batch, applied=applied, repeated=repeated, refused=refused)
+    return ImportReport(batch=batch, migration=migration, applied=applied, repeated=repeated, refused=refused)

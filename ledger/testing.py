@@ -140,12 +140,13 @@ class CountyLedger:
 
     def incident(
         self, township: str, on: When, *, kind: str, level: str, persons: int = 1, case: str | None = None,
-        recorded: When | None = None,
+        recorded: When | None = None, village: str | None = None,
     ) -> str:
-        """Record a 越级 / 集体 / 非正常 visit or 极端 incident attributed to ``township``; returns its id."""
+        """Record a 越级 / 集体 / 非正常 visit or 极端 incident attributed to ``township`` (and to the
+        ``village`` of the people involved, when known); returns its id."""
         code = f"I-{next(self._incidents)}"
         self.do("RecordIncident", on, recorded=recorded, incident=code, kind=kind, level=level,
-                persons=persons, township=township, case=case)
+                persons=persons, township=township, case=case, village=village)
         return code
 
     # ── asking ───────────────────────────────────────────────────────────────

@@ -19,19 +19,18 @@ import secrets
 import sqlite3
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, get_args
 
-import msgspec
 import psycopg
 
-from ledger.config import database_url, is_postgres, sqlite_path
+from ledger.config import create_database_file, database_url, is_postgres, sqlite_path
 from ledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
 from schemas.common import Actor, Role
+from schemas.tokens import TokenInfo
 
 PREFIX = "xft_"
-ISSUABLE_ROLES: tuple[str, ...] = tuple(r for r in get_args(Role) if r != "system")
-"""Roles a token may carry; ``system`` is reserved for the ledger's own writes."""
+ISSUABLE_ROLES: tuple[str, ...] = tuple(r for r in get_args(Role) if r not in ("system", "operator"))
+"""Roles a token may carry: ``system`` is the ledger's own writes, ``operator`` the local command line."""
 
 _DDL = {
     "sqlite": """CREATE TABLE IF NOT EXISTS api_tokens (
@@ -54,16 +53,6 @@ _DDL = {
 _SCHEMA_LOCK = 0x78_69_6E_66_74_6F_6B  # "xinftok": serialises concurrent CREATE TABLE on PostgreSQL
 
 
-class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One issued token as listed: never the secret, only a short prefix of its hash."""
-
-    id: str
-    actor: Actor
-    label: str
-    created_at: str
-    revoked: bool
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -78,8 +67,7 @@ class TokenStore:
         path = sqlite_path(url)
         try:
             if path is not None:
-                if str(path) != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_database_file(path)
                 self._dialect = "sqlite"
                 self._conn: Any = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
                 self._conn.execute(_DDL["sqlite"])

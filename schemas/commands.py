@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 import msgspec
 
 from schemas import events as ev
-from schemas.common import STRICT, WHOLE, CaseNumber
+from schemas.common import STRICT, WHOLE, CaseNumber, SourceActor
 
 COMMAND_ID_PATTERN = r"^[0-9A-Za-z_.:\-]+" + WHOLE
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=COMMAND_ID_PATTERN)]
@@ -41,6 +41,8 @@ class Command(
     command_id: CommandId
     occurred_at: BusinessTime
     expected_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    original_actor: SourceActor | None = None
+    """Only in a declared migration's import: who did the step, as the source system states it."""
 
 
 class CommandSpec(msgspec.Struct, frozen=True):
@@ -96,8 +98,10 @@ COMMAND_SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("MediateDispute", "调处矛盾纠纷", ev.DisputeMediated),
     CommandSpec("ResolveDispute", "化解矛盾纠纷", ev.DisputeResolved),
     CommandSpec("RecordIncident", "登记越级集体非正常访", ev.IncidentRecorded),
+    CommandSpec("RecordIdentity", "登记信访人身份信息", ev.PetitionerIdentityRecorded),
     CommandSpec("EraseIdentity", "销毁信访人身份信息", ev.PetitionerIdentityErased),
     CommandSpec("RecordIdentityRead", "登记身份信息查阅", ev.IdentityRead),
+    CommandSpec("DeclareMigration", "声明历史数据迁移", ev.MigrationDeclared),
 )
 
 
@@ -152,5 +156,10 @@ globals().update(COMMANDS_BY_NAME)
 
 AnyCommand = Union[COMMAND_TYPES]  # type: ignore[valid-type]  # noqa: UP007
 """The tagged union of every command type (tag field ``type``)."""
+
+CASE_COMMAND_TYPES = tuple(c for c in COMMAND_TYPES if c.event.aggregate == "case" and c.event.key_field is None)
+CaseCommand = Union[CASE_COMMAND_TYPES]  # type: ignore[valid-type]  # noqa: UP007
+"""The commands addressed to an existing case (tag ``type``); ``POST /api/cases/{number}/commands``
+requires ``case`` to equal the path's number."""
 
 command_decoder = msgspec.json.Decoder(AnyCommand)

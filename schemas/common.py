@@ -10,8 +10,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Role = Literal["clerk", "handler", "leader", "inspector", "appraiser", "admin", "system"]
-"""登记员 / 承办人 / 领导 / 纪检监察 / 考核 / 管理员 / 系统."""
+Role = Literal["clerk", "handler", "leader", "inspector", "appraiser", "admin", "operator", "system"]
+"""登记员 / 承办人 / 领导 / 纪检监察 / 考核 / 管理员 / 本机操作员 / 系统.
+
+``operator`` is the person at the server's own command line who chose to act without a token
+(``xinfang --operator NAME``): recorded as such in every event, never issued as a token."""
 
 ROLE_NAMES: dict[str, str] = {
     "clerk": "信访登记员",
@@ -20,6 +23,7 @@ ROLE_NAMES: dict[str, str] = {
     "inspector": "纪检监察人员",
     "appraiser": "考核人员",
     "admin": "管理员",
+    "operator": "本机操作员",
     "system": "系统",
 }
 
@@ -96,3 +100,16 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: LoggedCode
     unit: LoggedCode
     role: Role
+
+
+class SourceActor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """原系统经办人：who did a migrated step, as the older system records it (its official and unit codes).
+
+    Kept beside the operator who imported the step (the envelope's :class:`Actor`), so a
+    migration does not put every step of its history under the importer's name.
+    """
+
+    official: Code
+    unit: Code
+    name: Name | None = None
+    """The official's name as the source system gives it, when the code is not registered here."""

@@ -41,6 +41,7 @@ from schemas.common import (
     ServiceMethod,
     ServiceReceipt,
     SettlementKind,
+    SourceActor,
     TownshipClass,
     UnitKind,
 )
@@ -78,6 +79,9 @@ class PetitionRegistered(Event, kw_only=True):
     repeat_of: LoggedCaseNumber | None = None
     accused: list[LoggedCode] = []
     """Units and officials a 检举 names: they must never read the case."""
+    reception: LoggedCode | None = None
+    """The 领导接访 session (``LeaderReceptionHeld.session``) the item was received at, if any:
+    its items make up the 接访化解率."""
 
 
 class CaseForwarded(Event, kw_only=True):
@@ -433,7 +437,7 @@ class DisputeResolved(Event, kw_only=True):
 
 
 class IncidentRecorded(Event, kw_only=True):
-    """越级、集体、非正常访或极端事件：去向层级、人数、属地乡镇。"""
+    """越级、集体、非正常访或极端事件：去向层级、人数、属地乡镇，及当事人所在村（社区）。"""
 
     aggregate: ClassVar[str] = "incident"
     key_field: ClassVar[str | None] = "incident"
@@ -444,6 +448,27 @@ class IncidentRecorded(Event, kw_only=True):
     township: LoggedCode
     case: LoggedCaseNumber | None = None
     note: LoggedText = ""
+    village: LoggedCode | None = None
+    """The village (村/社区) of the people involved, where known: it must lie in ``township``.
+    Without it a village-level verdict (三无村) cannot be made for the township's villages."""
+
+
+class PetitionerIdentityRecorded(Event, kw_only=True):
+    """身份信息登记：写入或更新信访人身份信息；只记存储密文的摘要，不记内容（《个人信息保护法》第51条）。
+
+    Written by the server for every write to the identity vault, never by a client. The unit of
+    the first write holds the identity: it, the units above it and the 纪检监察 side may read it.
+    """
+
+    aggregate: ClassVar[str] = "petitioner"
+    key_field: ClassVar[str | None] = "ref"
+    ref: LoggedCode
+    digest: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the stored ciphertext (nonce ‖ ciphertext): binds the event to what was written."""
+    holder: LoggedCode
+    """The unit holding the identity: the one that registered the first case naming the reference."""
+    case: LoggedCaseNumber | None = None
+    """The case the identity was taken down for."""
 
 
 class PetitionerIdentityErased(Event, kw_only=True):
@@ -453,6 +478,26 @@ class PetitionerIdentityErased(Event, kw_only=True):
     key_field: ClassVar[str | None] = "ref"
     ref: LoggedCode
     reason: LoggedText
+
+
+class MigrationDeclared(Event, kw_only=True):
+    """迁移声明：县管理员声明从旧系统迁移历史记录：来源系统、截止时间、预计条数。
+
+    Only the entries imported under a declared migration and dated before its cut-off are
+    history rather than entries (补录 detection leaves them out); every other import is an
+    ordinary entry, flagged as 补录 when it is recorded late.
+    """
+
+    aggregate: ClassVar[str] = "migration"
+    key_field: ClassVar[str | None] = "migration"
+    migration: LoggedCode
+    source: LoggedName
+    """The system the history comes from."""
+    cutoff: Annotated[datetime, msgspec.Meta(tz=True)]
+    """Only steps that happened before this moment may be migrated."""
+    expected: Count
+    """How many entries the migration is to import; the accountability report sets them against the imported."""
+    note: LoggedText = ""
 
 
 class IdentityRead(Event, kw_only=True):
@@ -498,4 +543,10 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     event: AnyEvent  # type: ignore[valid-type]
     command_id: str | None = None
     batch: str | None = None
-    """Import batch: migrated history, not a back-dated entry."""
+    """Import batch the entry came in (provenance only: an import is an ordinary entry)."""
+    migration: str | None = None
+    """The declared migration (:class:`MigrationDeclared`) the entry belongs to: history from an
+    older system, dated before the migration's cut-off — not a back-dated entry."""
+    original_actor: SourceActor | None = None
+    """Who did the step, as the source system of a migration states it; ``actor`` is then the
+    operator who imported it."""

@@ -7,6 +7,7 @@ them, never the store, so every verdict can be re-derived from the same events.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import msgspec
@@ -25,6 +26,11 @@ class Period(msgspec.Struct, frozen=True, kw_only=True):
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.start <= day <= self.end
 
+    @property
+    def whole_year(self) -> bool:
+        """A calendar year, January 1 to December 31: the period of an annual award."""
+        return (self.start.month, self.start.day) == (1, 1) and self.end == date(self.start.year, 12, 31)
+
 
 class IncidentFact(msgspec.Struct, frozen=True, kw_only=True):
     """A recorded 越级 / 集体 / 非正常 visit or 极端 incident."""
@@ -36,9 +42,18 @@ class IncidentFact(msgspec.Struct, frozen=True, kw_only=True):
     persons: int
     township: str
     """The unit it is attributed to (属地) as recorded: a township, or a village of one."""
+    village: str | None = None
+    """The village (村/社区) of the people involved, where known."""
     occurred_on: date
     case: str | None = None
     note: str = ""
+    kinds: list[IncidentKind] = []
+    """The recorded kind and those the rule plugins derive (a 越级 visit of 5 or more persons is
+    集体 too: ``xinfang_incident_kinds``); empty when not derived, meaning ``[kind]``."""
+
+    def counts_as(self, kinds: Iterable[str]) -> bool:
+        """Whether the incident is of one of ``kinds``, recorded or derived."""
+        return not set(kinds).isdisjoint(self.kinds or (self.kind,))
 
 
 class CaseFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,7 +101,8 @@ class UnitFacts(msgspec.Struct, frozen=True, kw_only=True):
     """Incidents of the period attributed to the unit: its own, and for a township its villages'."""
     ratings: dict[str, dict[str, int]]
     """Ratings given in the period: party (信访部门 / 责任单位) → rating → count. 信访部门 ratings go to
-    the registering unit, 责任单位 ratings to the unit responsible when the rating was given."""
+    the registering unit, 责任单位 ratings to the unit responsible when the rating was given. The
+    population of the satisfaction indicator: ratings of 涉法涉诉 items are left out."""
     overdue: list[OverdueClock]
     """Duty clocks due in the period and missed: the route clock is the registering unit's, a 督办
     reply the supervised unit's, every other clock the responsible unit's."""
@@ -99,7 +115,7 @@ class PeriodFacts(msgspec.Struct, frozen=True, kw_only=True):
     as_of: datetime | None
     """Knowledge time: only events recorded at or before it (None: the whole log)."""
     reference_day: date
-    """The day clocks are read on: the period's last day, or ``as_of``'s day if earlier."""
+    """The day clocks are read on: the period's last day, or the day known (``as_of``'s, else today) if earlier."""
     tree_size: int
     """How many events (the log prefix) the facts were folded from."""
     rules_fingerprint: str

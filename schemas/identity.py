@@ -8,13 +8,13 @@ still replays and verifies.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from schemas.common import Code
 
-__all__ = ["PetitionerIdentity", "PetitionerRef"]
+__all__ = ["ErasureAnswer", "IdentityAnswer", "PetitionerIdentity", "PetitionerRef"]
 
 PetitionerRef = Code
 """信访人编号：the reference events carry instead of the identity (ASCII code, e.g. ``P-2021-000123``)."""
@@ -79,3 +79,32 @@ class PetitionerIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             f"phone={_mask(self.phone, 3, 4)!r}, "
             f"address={_mask(self.address, 6, 0)!r})"
         )
+
+
+class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """信访人身份信息的查阅结果：身份，或已销毁；``read`` 是记录这次查阅的编号（IdentityRead 事件）。"""
+
+    ref: str
+    status: Literal["present", "erased"]
+    identity: PetitionerIdentity | None = None
+    read: str | None = None
+
+
+class IdentityWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """身份信息已加密保存；``digest`` 是记入账本的存储摘要（不含内容）。"""
+
+    ref: str
+    status: Literal["present"]
+    digest: str
+
+
+class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """销毁结果。``erased_now`` 仅当本次销毁了密钥、且数据库文件中已无其任何副本时为 true。"""
+
+    ref: str
+    status: Literal["erased"]
+    erased_now: bool
+    pending: bool = False
+    """密钥已从表中删除，但数据库文件中可能仍有副本（有其他连接持有销毁之前的读快照）：之后自动完成。"""
+    detail: str = ""
+    """中文说明：还剩什么、在哪里、如何完成。"""

@@ -3,13 +3,14 @@
 Every report states what it was computed from (:class:`Basis`): the period (business
 time), the knowledge time ``as_of`` and the log prefix it selects (tree size and root),
 and the rule-set fingerprint. Every figure carries its numerator and denominator and
-the cases behind it. Encoded with sorted keys (``msgspec.json.encode(r, order="sorted")``)
+the cases behind it. Encoded as canonical JSON (``ledger.canonical``: sorted keys, no whitespace),
 the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Any
 
 import msgspec
 
@@ -37,14 +38,14 @@ class Tally(msgspec.Struct, frozen=True, kw_only=True):
 class PluginRef(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     version: str
-    config: dict[str, object] = {}
+    config: dict[str, Any] = {}
 
 
 class Parameters(msgspec.Struct, frozen=True, kw_only=True):
     """Thresholds a report applies; part of its inputs."""
 
     backfill_hours: int = 72
-    """补录: an entry recorded more than this many hours after it happened (imports excluded)."""
+    """补录: an entry recorded more than this many hours after it happened (a declared migration's history excluded)."""
     handoff_limit: int = 2
     """推诿: a case handed between units (hand-offs plus jurisdiction objections) more than this many times."""
 
@@ -180,6 +181,20 @@ class BackfillEntry(msgspec.Struct, frozen=True, kw_only=True):
     """recorded_at − occurred_at, whole hours."""
 
 
+class IdentityReadItem(msgspec.Struct, frozen=True, kw_only=True):
+    """身份信息查阅: who read whose identity, on which day, for which case and purpose (from ``IdentityRead``)."""
+
+    read: str
+    ref: str
+    """The petitioner whose identity was read (a reference, never the identity)."""
+    case: str | None
+    purpose: str
+    day: date
+    official: str
+    """Who read it (the recorded actor)."""
+    unit: str
+
+
 class UnitAccountability(msgspec.Struct, frozen=True, kw_only=True):
     unit: str
     name: str
@@ -206,8 +221,11 @@ class UnitAccountability(msgspec.Struct, frozen=True, kw_only=True):
     decisions: list[DecisionItem]
     """Accountability decisions on the unit (or its officials) in the period."""
     backfill: Ratio
-    """Entries recorded by the unit about the period: recorded late ÷ all (imports excluded)."""
+    """Entries recorded by the unit about the period: recorded late ÷ all (imports included; a
+    declared migration's history, dated before its cut-off, excluded)."""
     backfill_entries: list[BackfillEntry]
+    identity_reads: list[IdentityReadItem] = []
+    """Petitioners' identities the unit's officials read in the period."""
 
 
 class OfficialAccountability(msgspec.Struct, frozen=True, kw_only=True):
@@ -221,6 +239,25 @@ class OfficialAccountability(msgspec.Struct, frozen=True, kw_only=True):
     decisions: list[DecisionItem]
     backfill: Ratio
     backfill_entries: list[BackfillEntry]
+    identity_reads: list[IdentityReadItem] = []
+    """Petitioners' identities the official read in the period."""
+
+
+class MigrationItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A declared migration of history from an older system: what an inspector audits before trusting it."""
+
+    migration: str
+    source: str
+    cutoff: datetime
+    """Only steps that happened before it were imported."""
+    expected: int
+    imported: int
+    """Entries imported under it (in the report's log prefix)."""
+    declared_on: date
+    declared_by: str
+    """The administrator who declared it."""
+    unit: str
+    note: str = ""
 
 
 class AccountabilityReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +268,8 @@ class AccountabilityReport(msgspec.Struct, frozen=True, kw_only=True):
     officials: list[OfficialAccountability]
     findings: list[Finding] = []
     """What the active rule plugins find (三函一单 recommended)."""
+    migrations: list[MigrationItem] = []
+    """Migrations declared by the period's end: their history is not counted as 补录."""
 
 
 # ── Indicators ────────────────────────────────────────────────────────────────
@@ -277,6 +316,8 @@ class PluginIndicator(msgspec.Struct, frozen=True, kw_only=True):
     basis: str
     plugin: str
     target_percent: int | None = None
+    scope: list[str] = []
+    """The units a plugin limited to some units computed it for (empty: the whole ledger)."""
 
 
 class UnitIndicators(msgspec.Struct, frozen=True, kw_only=True):
@@ -301,6 +342,12 @@ class UnitIndicators(msgspec.Struct, frozen=True, kw_only=True):
     """重复信访率: repeat items ÷ items registered in the period (by home township)."""
     leader_cases: Ratio
     """包案化解率: cases a leader took on in the period and concluded by its end."""
+    reception_resolution: Ratio = msgspec.field(default_factory=lambda: Ratio(numerator=0, denominator=0, value=None))
+    """接访化解率: items received at a 领导接访 in the period, concluded by its end ÷ those no longer
+    within their time limit (an item still handled in time is not a failure: see
+    ``reception_open_in_time``)."""
+    reception_open_in_time: Tally = msgspec.field(default_factory=lambda: Tally(count=0))
+    """接访事项按期办理中: not concluded, no time limit missed, a statutory clock still running."""
     disputes: Ratio
     """矛盾纠纷化解率: disputes found in the period and resolved by its end ÷ found."""
     disputes_mediated: Ratio
@@ -367,8 +414,8 @@ class Difference(msgspec.Struct, frozen=True, kw_only=True):
     """One figure that differs between an appraisal and its re-derivation."""
 
     path: str
-    recorded: object
-    derived: object
+    recorded: Any
+    derived: Any
 
 
 class Damage(msgspec.Struct, frozen=True, kw_only=True):
@@ -405,3 +452,29 @@ class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     differences: list[Difference]
     reasons: list[str]
     """Why, in Chinese."""
+
+
+class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """考核请求：与 xinfang appraise 相同。"""
+
+    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
+    start: date | None = msgspec.field(default=None, name="from")
+    """考核期开始日（含）。"""
+    end: date | None = msgspec.field(default=None, name="to")
+    """考核期结束日（含）。"""
+    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
+    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
+    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
+
+
+class AppraisalWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang appraise --out FILE --json``：写出的考核文件及其依据。"""
+
+    file: str
+    tree_size: int
+    root: str
+    rules_fingerprint: str
+    as_of: datetime | None
+    awards_total: int

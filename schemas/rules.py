@@ -8,7 +8,7 @@ host (:class:`ledger.rules.RuleSet`) checks their type and stamps the plugin's n
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -19,6 +19,8 @@ DayType = Literal["natural", "working"]
 Milestone = Literal[
     "received_on",
     "routed_on",
+    "unit_received_on",
+    "objected_on",
     "accepted_on",
     "refused_on",
     "routed_away_on",
@@ -31,15 +33,23 @@ Milestone = Literal[
     "rereview_decided_on",
     "concluded_on",
 ]
-"""Case dates a clock may start or stop on (fields of the case state)."""
+"""Case dates a clock may start or stop on (fields of the case state).
+
+``routed_on`` is the 信访部门's first routing and never moves; ``unit_received_on`` is the
+day the responsible unit received the item — the routing, or the ruling that handed it to
+another unit after an upheld jurisdiction objection.
+"""
 
 
 class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A time limit: which milestone starts it, which stop it, how long, and why.
+    """A time limit: which milestone starts it, which stop it, how long, from when, and why.
 
     ``duty`` limits bind the office (missing one is 超期); ``window`` limits bound the
     petitioner or the unit's own objections (a late request is refused); ``target``
     limits are local goals reported as warnings beside the statutory ones.
+
+    A step may have several versions, one per law in force (``effective_from``): a clock
+    follows the version in force on the day it starts, and cites that version's basis.
     """
 
     step: str
@@ -54,6 +64,8 @@ class TimeLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     paused_by_hearing: bool = False
     first_time_only: bool = False
     """Applies to 初信初访 only (cases that are not a repeat of an earlier item)."""
+    effective_from: date | None = None
+    """The first day this version applies to (by the day its clock starts); None: every day."""
 
 
 class Clock(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +115,9 @@ class Indicator(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     target_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
     plugin: str = ""
     """Set by the rules host: the plugin that computed it."""
+    scope: list[str] = []
+    """Set by the rules host: the units a plugin limited to some units computed it for (and those
+    below them); empty for a plugin of the whole ledger."""
 
     @property
     def percent(self) -> float | None:
@@ -118,6 +133,14 @@ class AwardFailure(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     occurred_on: date | None = None
 
 
+VerdictStatus = Literal["judged", "undetermined", "not_applicable"]
+"""``judged``: passed or not; ``undetermined``: the facts do not allow a verdict (an incident
+in the township with no village recorded, for a village title); ``not_applicable``: the title
+does not apply (a unit that received no ratings, a period that is not the title's)."""
+
+VERDICT_WORDS: dict[str, str] = {"undetermined": "待定", "not_applicable": "不适用"}
+
+
 class AwardVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One unit's result for one title (三无乡镇, 三无村(社区), 信访工作人民满意单位 …) in a period."""
 
@@ -128,11 +151,19 @@ class AwardVerdict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     title: str
     passed: bool
     failures: list[AwardFailure] = []
+    """Why it failed; for an ``undetermined`` verdict, the incidents that may break a criterion."""
     amount: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Award in 元 (0 when not passed)."""
     note: str = ""
+    status: VerdictStatus = "judged"
+    """Only a ``judged`` verdict may pass; the others pass nothing and award nothing."""
     plugin: str = ""
     """Set by the rules host: the plugin that judged it."""
+
+    @property
+    def result(self) -> str:
+        """通过 / 未通过 / 待定 / 不适用."""
+        return VERDICT_WORDS.get(self.status) or ("通过" if self.passed else "未通过")
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -151,7 +182,7 @@ class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
     """Awards of a period as derived from a prefix of the log under a named rule set.
 
     The same events and the same fingerprint give the same bytes
-    (``msgspec.json.encode(report, order="sorted")``).
+    (canonical JSON, ``ledger.canonical``).
     """
 
     period: str
@@ -163,3 +194,25 @@ class AwardReport(msgspec.Struct, frozen=True, kw_only=True):
     verdicts: list[AwardVerdict]
     total: int
     """Sum of the awards, in 元."""
+
+
+class PluginInfo(msgspec.Struct, frozen=True):
+    """One active plugin as the fingerprint covers it, and the hooks it implements.
+
+    ``config`` is the effective configuration, with the units the plugin's rules apply to under
+    ``units`` when they are limited (:mod:`ledger.scope`).
+    """
+
+    name: str
+    version: str
+    hooks: list[str]
+    config: dict[str, Any] = {}
+
+
+class RuleSetInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """``xinfang plugins --json``：生效的规则插件、规则配置文件、被屏蔽的插件和规则集指纹。"""
+
+    fingerprint: str
+    rules_file: str | None
+    blocked: list[str]
+    plugins: list[PluginInfo]

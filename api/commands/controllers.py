@@ -15,11 +15,11 @@ from litestar.params import JSONBody, RawBody
 from api.auth import roles
 from api.cases.controllers import command_route, written
 from api.context import ApiContext
-from api.policy import check_command
 from api.params import query
 from api.problems import responses
+from ledger.access import IMPORTERS
 from ledger.imports import import_lines
-from schemas.commands import AnyCommand, Command
+from schemas.commands import AnyCommand
 from schemas.common import Actor, Code
 from schemas.imports import ImportReport
 from schemas.views import CommandResult
@@ -55,7 +55,7 @@ class CommandController(Controller):
     )
     def execute(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                 data: JSONBody[AnyCommand]) -> Response[CommandResult]:  # type: ignore[valid-type]
-        return written(ctx.execute(data, actor))
+        return written(ctx.services.execute(data, actor))
 
 
 class ImportController(Controller):
@@ -67,8 +67,10 @@ class ImportController(Controller):
         summary="批量导入命令（JSONL）",
         description="与 xinfang apply 相同：逐行解码并检查权限，正确的按序写入（每 500 条一个事务），"
         "重复的 command_id 不再写入，错误的行（非 UTF-8 编码、非 JSON、命令无效、无权）连同行号和原因返回，不影响其他行。"
-        "内容须为 UTF-8（可带 BOM）。仅限管理员与登记员。",
-        guards=[roles("admin", "clerk")],
+        "内容须为 UTF-8（可带 BOM）。仅限管理员与登记员。"
+        "导入的是普通记录，迟于发生时间记录的照样计为补录；只有 migration 指明的、已声明的迁移（仅管理员），"
+        "其截止时间前发生的历史不计补录，各行可注明原系统经办人 original_actor。",
+        guards=[roles(*IMPORTERS)],
         sync_to_thread=True,
         status_code=200,
         request_max_body_size=MAX_IMPORT,
@@ -81,14 +83,8 @@ class ImportController(Controller):
         actor: NamedDependency[Actor],
         body: RawBody,
         batch: Annotated[str | None, query(Code, "导入批次名；默认取内容摘要")] = None,
+        migration: Annotated[str | None, query(Code, "已声明的迁移编号（仅管理员）")] = None,
     ) -> ImportReport:
-        ctx.index.catch_up()
-
-        def check(command: Command) -> tuple[str, str] | None:
-            decision = check_command(actor, command, ctx.index)
-            if decision is None:
-                return None
-            return ("forbidden" if decision.status == 403 else "not_found"), decision.detail
-
-        return import_lines(body, lambda commands, name: ctx.execute_many(commands, actor, name), batch=batch,
-                            check=check)
+        return import_lines(
+            body, lambda commands, name: ctx.services.execute_many(commands, actor, batch=name, migration=migration),
+            batch=batch, migration=migration)

@@ -2,66 +2,54 @@
 
 Each message has ``id: <seq>`` so a reconnecting ``EventSource`` resumes by itself
 (``Last-Event-ID``); ``from_seq`` starts anywhere. The stream follows the log for ``wait``
-seconds (a comment every ``KEEPALIVE`` seconds keeps proxies from closing it), then ends:
-clients reconnect, which also lets a revoked token take effect.
+seconds (a comment every ``KEEPALIVE`` seconds keeps proxies from closing it), then ends and
+clients reconnect. The token is checked again at every poll: a revoked or expired token ends
+its open streams within the token cache's few seconds.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.context import ApiContext
-from api.policy import can_see_event
 from api.problems import responses
 from ledger.codec import decode_envelope
 from schemas.common import Actor
+from schemas.views import FeedEvent
 
 POLL_SECONDS = 0.5
 KEEPALIVE = 15.0
 BATCH = 500
 
 
-class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``data`` of one feed message (JSON)."""
-
-    seq: int
-    type: str
-    aggregate: str
-    key: str | None
-    version: int
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: Actor
-    command_id: str | None
-
-
-def _visible_rows(ctx: ApiContext, actor: Actor, position: int) -> tuple[list[ServerSentEventMessage], int]:
+def _visible_rows(ctx: ApiContext, token: str, position: int) -> tuple[list[ServerSentEventMessage], int] | None:
+    """The next events the token's actor may see, and the position after them; None once the token is
+    revoked or expired (checked at every poll, so a revoked token's stream ends within seconds)."""
+    actor = ctx.actor_for(token)
+    if actor is None:
+        return None
     rows = ctx.ledger.recorder.select_events_by_seq(position, BATCH)  # type: ignore[attr-defined]
     if not rows:
         return [], position
-    ctx.index.catch_up()
-    index = ctx.index
+    viewer = ctx.viewer(actor)
     messages = []
     for row in rows:
         envelope = decode_envelope(row.state)
         event = envelope.event
-        number = index.case_numbers.get(envelope.originator_id)
-        case = index.cases.get(number) if number else None
-        record = index.records.get(envelope.originator_id)
-        if not can_see_event(actor, envelope, case, record, index):
+        if not ctx.access.event_visible(viewer, envelope):
             continue
-        key = number if event.aggregate == "case" else (record.key if record is not None else None)
+        key = ctx.read.case_number_of(str(envelope.originator_id)) if event.aggregate == "case" else (
+            str(getattr(event, event.key_field or "", "")) or None)
         data = FeedEvent(seq=row.seq, type=type(event).__name__, aggregate=event.aggregate, key=key,
                          version=envelope.originator_version, occurred_at=envelope.occurred_at,
                          recorded_at=envelope.recorded_at, actor=envelope.actor, command_id=envelope.command_id)
@@ -85,13 +73,14 @@ class FeedController(Controller):
     async def feed(
         self,
         ctx: NamedDependency[ApiContext],
-        actor: NamedDependency[Actor],
+        request: Request[Actor, str, Any],
         from_seq: Annotated[int | None, QueryParameter(ge=0, le=1 << 50, description="从这个序号开始（含）")] = None,
         last_event_id: Annotated[
             int | None, HeaderParameter(name="Last-Event-ID", ge=0, le=1 << 50, description="断线重连：上次收到的序号")
         ] = None,
         wait: Annotated[int, QueryParameter(ge=0, le=300, description="跟随秒数；0 表示只发已有事件")] = 25,
     ) -> ServerSentEvent:
+        token = request.auth
         if from_seq is not None:
             start = from_seq
         elif last_event_id is not None:
@@ -104,7 +93,10 @@ class FeedController(Controller):
             deadline = time.monotonic() + wait
             last_sent = time.monotonic()
             while True:
-                messages, moved = await anyio.to_thread.run_sync(_visible_rows, ctx, actor, position)
+                found = await anyio.to_thread.run_sync(_visible_rows, ctx, token, position)
+                if found is None:
+                    return
+                messages, moved = found
                 for message in messages:
                     yield message
                 now = time.monotonic()

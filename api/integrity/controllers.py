@@ -1,4 +1,8 @@
-"""Integrity: the signed checkpoint, the verifier key, inclusion and consistency proofs."""
+"""Integrity: the signed checkpoint, the verifier key, inclusion and consistency proofs.
+
+Proofs come from :class:`ledger.integrity.proofs.Proofs` in the shapes of :mod:`schemas.proofs`,
+exactly as ``xinfang proof`` prints them (RFC 9162 names, every binary value in hex).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,12 @@ from litestar.params import QueryParameter
 
 from api.cases.controllers import visible_case
 from api.context import ApiContext
-from api.integrity.service import CaseProof, InclusionProof, Integrity
-from api.policy import can_see_event
+from api.integrity.service import Integrity
 from api.params import path
 from api.problems import ApiProblem, responses
 from ledger.codec import decode_envelope
-from ledger.integrity.proofs import ConsistencyProof
 from schemas.common import Actor, CaseNumber
+from schemas.proofs import CaseProof, ConsistencyProof, InclusionProof
 
 Size = Annotated[int | None, QueryParameter(ge=0, le=1 << 50, description="树大小；默认账本当前大小")]
 TEXT = "text/plain; charset=utf-8"
@@ -58,7 +61,8 @@ class IntegrityController(Controller):
     @get(
         "/inclusion",
         summary="事件的包含证明",
-        description="序号 seq 的事件在大小为 size 的树中的 RFC 9162 包含证明；事件须在你的可见范围内。",
+        description="序号 seq 的事件在大小为 size 的树中的 RFC 9162 包含证明（leaf_index = seq；叶子字节、"
+        "哈希均为十六进制），与 xinfang proof --seq 相同；事件须在你的可见范围内。",
         sync_to_thread=True,
         responses=responses(400, 401, 404),
     )
@@ -72,29 +76,26 @@ class IntegrityController(Controller):
         rows = ctx.ledger.recorder.select_events_by_seq(seq, 1)  # type: ignore[attr-defined]
         if not rows or rows[0].seq != seq:
             raise ApiProblem("not-found", f"没有序号为 {seq} 的事件", code="unknown_seq")
-        ctx.index.catch_up()
-        envelope = decode_envelope(rows[0].state)
-        number = ctx.index.case_numbers.get(envelope.originator_id)
-        case = ctx.index.cases.get(number) if number else None
-        record = ctx.index.records.get(envelope.originator_id)
-        if not can_see_event(actor, envelope, case, record, ctx.index):
+        if not ctx.access.event_visible(ctx.viewer(actor), decode_envelope(rows[0].state)):
             raise ApiProblem("not-found", f"没有序号为 {seq} 的事件", code="unknown_seq")
-        return integrity(ctx).inclusion(seq, size)
+        return integrity(ctx).proofs.inclusion(seq, size)
 
     @get(
         "/consistency",
         summary="一致性证明",
-        description="大小为 new 的树是大小为 old 的树的延续（RFC 9162）。监察人员用它接受新的检查点。",
+        description="大小为 second 的树是大小为 first 的树的延续（RFC 9162 §2.1.4；参数名同 §5.3），"
+        "与 xinfang proof --from/--to 相同。监察人员用它接受新的检查点。",
         sync_to_thread=True,
         responses=responses(400, 401),
     )
     def consistency(
         self,
         ctx: NamedDependency[ApiContext],
-        old: Annotated[int, QueryParameter(ge=1, le=1 << 50, description="旧树大小")],
-        new: Size = None,
+        first: Annotated[int, QueryParameter(ge=1, le=1 << 50, description="旧树大小")],
+        second: Annotated[int | None, QueryParameter(ge=1, le=1 << 50, description="新树大小；默认账本当前大小")]
+        = None,
     ) -> ConsistencyProof:
-        return integrity(ctx).consistency(old, new)
+        return integrity(ctx).proofs.consistency(first, second)
 
 
 class CaseProofController(Controller):
@@ -104,7 +105,8 @@ class CaseProofController(Controller):
     @get(
         "/",
         summary="整件案件的包含证明",
-        description="案件每个事件在同一棵树（大小 size，默认当前）中的包含证明。",
+        description="案件每个事件存储的原始字节及其在同一棵树（大小 size，默认当前）中的包含证明，"
+        "与 xinfang proof --case 相同。",
         sync_to_thread=True,
         responses=responses(400, 401, 404),
     )
@@ -116,5 +118,4 @@ class CaseProofController(Controller):
         size: Size = None,
     ) -> CaseProof:
         visible_case(ctx, actor, number)
-        seqs = [entry.seq for entry in ctx.ledger.timeline(number) if entry.seq is not None]
-        return integrity(ctx).case_proof(seqs, number, size)
+        return integrity(ctx).proofs.case_proof(number, size)

@@ -1,50 +1,24 @@
-"""Petitioner identity: stored encrypted in the vault, disclosed only to roles that need it.
+"""Petitioner identity: stored encrypted in the vault, disclosed only to whom the core policy allows.
 
-Every disclosure is first recorded in the ledger as an ``IdentityRead`` event (who, when, which
-case, which petitioner); if that write fails, nothing is disclosed.
+Who may write, read or erase an identity is decided by :mod:`ledger.access` (the unit holding it,
+the units above it, the 纪检监察 side, handlers of the holder's cases — never anyone a 检举 accuses);
+every write and every read is recorded in the ledger first (:mod:`ledger.identities`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, delete, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth import roles
-from api.cases.controllers import visible_case
 from api.context import ApiContext
-from api.policy import IDENTITY_READERS, can_see_case
 from api.params import path, query
-from api.problems import not_found, responses
-from ledger.identities import disclose, erase
+from api.problems import responses
+from ledger import identities
 from schemas.common import Actor, CaseNumber, Code, Text
-from schemas.identity import PetitionerIdentity
-
-READERS = tuple(sorted(IDENTITY_READERS))
-
-
-class IdentityAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """信访人身份信息；``read`` 是记录这次查阅的编号（身份信息查阅记录）。"""
-
-    ref: str
-    status: Literal["present", "erased"]
-    identity: PetitionerIdentity | None
-    read: str | None = None
-
-
-class ErasureAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    ref: str
-    status: Literal["erased"]
-    erased_now: bool
-
-
-def _petitioner_of(ctx: ApiContext, actor: Actor, number: str, ref: str) -> None:
-    case = visible_case(ctx, actor, number)
-    if ref not in case.petitioners:
-        raise not_found(f"案件 {number} 没有编号为 {ref} 的信访人", code="unknown_petitioner")
+from schemas.identity import ErasureAnswer, IdentityAnswer, IdentityWritten, PetitionerIdentity
 
 
 class CasePetitionerController(Controller):
@@ -54,10 +28,12 @@ class CasePetitionerController(Controller):
     @get(
         "/{ref:str}",
         summary="读取信访人身份（记录查阅）",
-        description="仅限登记员、承办人、领导，且案件须在可见范围内。每次读取先在账本中记录 IdentityRead 事件。",
-        guards=[roles(*READERS)],
+        description="须说明查阅目的（purpose）。可读者：纪检监察；持有该身份信息的单位（登记首件案件的单位）及其上级；"
+        "能看到持有单位所登记的非检举案件的单位。被检举的单位、其下级单位和干部一律不可读。"
+        "每次读取先在账本中记录 IdentityRead 事件。无权读取与不存在的回答相同（404）。",
         sync_to_thread=True,
-        responses=responses(400, 401, 403, 404),
+        responses=responses(400, 401, 403, 404, described={
+            409: "身份信息已损坏（identity-damaged）：密钥或密文校验失败，无法解密"}),
     )
     def read(
         self,
@@ -65,18 +41,17 @@ class CasePetitionerController(Controller):
         actor: NamedDependency[Actor],
         number: Annotated[str, path(CaseNumber, "案件编号")],
         ref: Annotated[str, path(Code, "信访人编号")],
-        purpose: Annotated[str, query(Text, "查阅目的（记入账本）", max_length=200)] = "",
+        purpose: Annotated[str, query(Text, "查阅目的（必填，记入账本）", min_length=1, max_length=200)],
     ) -> IdentityAnswer:
-        _petitioner_of(ctx, actor, number, ref)
-        with ctx.write_lock:
-            seen = disclose(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), case=number, purpose=purpose)
-        return IdentityAnswer(ref=ref, status=seen.status, identity=seen.identity, read=seen.read)
+        viewer = ctx.viewer(actor)
+        ctx.access.require_case(viewer, number)
+        return identities.disclose(ctx.services, viewer, ref, case=number, purpose=purpose)
 
     @put(
         "/{ref:str}",
         summary="登记或更新信访人身份",
-        description="加密存入身份信息库；仅限登记员、承办人、领导，案件须可见。",
-        guards=[roles(*READERS)],
+        description="加密存入身份信息库，并在账本中记录 PetitionerIdentityRecorded（只记存储摘要）。首次写入仅限登记"
+        "首件列出该信访人的案件的单位及其上级单位；此后由持有单位及其上级更新。无权与不存在的回答相同（404）。",
         sync_to_thread=True,
         responses=responses(400, 401, 403, 404, 409, 413),
     )
@@ -87,10 +62,11 @@ class CasePetitionerController(Controller):
         number: Annotated[str, path(CaseNumber, "案件编号")],
         ref: Annotated[str, path(Code, "信访人编号")],
         data: JSONBody[PetitionerIdentity],
-    ) -> IdentityAnswer:
-        _petitioner_of(ctx, actor, number, ref)
-        ctx.vault.put(ref, data)
-        return IdentityAnswer(ref=ref, status="present", identity=None)
+    ) -> IdentityWritten:
+        viewer = ctx.viewer(actor)
+        ctx.access.require_case(viewer, number)
+        digest = identities.store(ctx.services, viewer, ref, data, case=number)
+        return IdentityWritten(ref=ref, status="present", digest=digest)
 
 
 class PetitionerController(Controller):
@@ -99,10 +75,11 @@ class PetitionerController(Controller):
 
     @delete(
         "/{ref:str}",
-        summary="销毁信访人身份（管理员）",
+        summary="销毁信访人身份",
         description="在账本中记录 PetitionerIdentityErased，并销毁该信访人的密钥；账本照常验证。"
-        "信访人须出现在你可见的案件中。重复销毁返回 erased_now=false。",
-        guards=[roles("admin")],
+        "仅限持有该身份信息的单位，或其上级单位的管理员。无权与不存在的回答相同（404）。重复销毁返回 erased_now=false。"
+        "只有数据库文件中已无该密钥的任何副本时 erased_now 才为 true；有其他连接持有销毁之前的读快照时 pending=true，"
+        "detail 说明还剩什么，之后自动完成。",
         sync_to_thread=True,
         status_code=200,
         responses=responses(400, 401, 403, 404, 409),
@@ -115,10 +92,7 @@ class PetitionerController(Controller):
         reason: Annotated[str, query(Text, "销毁理由（记入账本）", min_length=1, max_length=500)]
         = "信访人依法要求删除个人信息",
     ) -> ErasureAnswer:
-        ctx.index.catch_up()
-        cases = [ctx.index.cases[n] for n in ctx.index.petitioner_cases.get(ref, []) if n in ctx.index.cases]
-        if not any(can_see_case(actor, case, ctx.index) for case in cases):
-            raise not_found(f"信访人 {ref} 不存在", code="unknown_petitioner")
-        with ctx.write_lock:
-            erased_now = erase(ctx.ledger, ctx.vault, ref, actor, ctx.clock(), reason)
-        return ErasureAnswer(ref=ref, status="erased", erased_now=erased_now)
+        destroyed = identities.erase(ctx.services, ctx.viewer(actor), ref, reason)
+        residue = ctx.services.vault.finish()
+        return ErasureAnswer(ref=ref, status="erased", erased_now=destroyed and not residue.pending,
+                             pending=residue.pending, detail=residue.detail)

@@ -4,54 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth import roles
 from api.cases.controllers import REPEATED, written
 from api.context import ApiContext
-from api.policy import can_see_official, can_see_unit
 from api.params import path, query
-from api.problems import WRITE, not_found, responses
+from api.problems import WRITE, responses
 from schemas.commands import COMMANDS_BY_NAME
 from schemas.common import Actor, Code
-from schemas.events import OfficialRegistered, UnitRegistered
-from schemas.views import CommandResult
+from schemas.views import CommandResult, OfficialView, UnitView
 
 RegisterUnit: Any = COMMANDS_BY_NAME["RegisterUnit"]
 RegisterOfficial: Any = COMMANDS_BY_NAME["RegisterOfficial"]
 READ_ONE = (400, 401, 404)
-
-
-class UnitView(msgspec.Struct, frozen=True, kw_only=True):
-    """单位：编码、名称、类别、上级单位、乡镇类别。"""
-
-    code: str
-    name: str
-    kind: str
-    parent: str | None
-    township_class: str | None
-    children: list[str]
-
-
-class OfficialView(msgspec.Struct, frozen=True, kw_only=True):
-    """干部：编码、姓名、所在单位、职务。"""
-
-    code: str
-    name: str
-    unit: str
-    title: str
-
-
-def _unit(ctx: ApiContext, unit: UnitRegistered) -> UnitView:
-    return UnitView(code=unit.code, name=unit.name, kind=unit.kind, parent=unit.parent,
-                    township_class=unit.township_class, children=sorted(ctx.index.children.get(unit.code, [])))
-
-
-def _official(official: OfficialRegistered) -> OfficialView:
-    return OfficialView(code=official.code, name=official.name, unit=official.unit, title=official.title)
 
 
 class UnitController(Controller):
@@ -61,23 +28,18 @@ class UnitController(Controller):
     @get("/", summary="单位列表", description="本单位、下级单位及上级单位链；纪检监察可见全部。",
          sync_to_thread=True, responses=responses(401))
     def units(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor]) -> list[UnitView]:
-        ctx.index.catch_up()
-        return [_unit(ctx, u) for code, u in sorted(ctx.index.units.items()) if can_see_unit(actor, code, ctx.index)]
+        return ctx.access.units(ctx.viewer(actor))
 
     @get("/{code:str}", summary="一个单位", sync_to_thread=True, responses=responses(*READ_ONE))
     def unit(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor], code: Annotated[str, path(Code, "编码")]) -> UnitView:
-        ctx.index.catch_up()
-        unit = ctx.index.units.get(code)
-        if unit is None or not can_see_unit(actor, code, ctx.index):
-            raise not_found(f"单位 {code} 不存在", code="unknown_unit")
-        return _unit(ctx, unit)
+        return ctx.access.unit(ctx.viewer(actor), code)
 
     @post("/", summary="登记单位（管理员）", description="RegisterUnit 命令；上级单位须在本单位管辖范围内。",
-          guards=[roles("admin")], sync_to_thread=True, status_code=201,
+          sync_to_thread=True, status_code=201,
           responses={200: REPEATED, **responses(*WRITE)})
     def register(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                  data: JSONBody[RegisterUnit]) -> Response[CommandResult]:
-        return written(ctx.execute(data, actor))
+        return written(ctx.services.execute(data, actor))
 
 
 
@@ -93,26 +55,16 @@ class OfficialController(Controller):
         actor: NamedDependency[Actor],
         unit: Annotated[str | None, query(Code, "只列此单位（含下级）的干部")] = None,
     ) -> list[OfficialView]:
-        ctx.index.catch_up()
-        index = ctx.index
-        return [
-            _official(o)
-            for _, o in sorted(index.officials.items())
-            if can_see_official(actor, o, index) and (unit is None or index.within(o.unit, unit))
-        ]
+        return ctx.access.officials(ctx.viewer(actor), unit)
 
     @get("/{code:str}", summary="一名干部", sync_to_thread=True, responses=responses(*READ_ONE))
     def official(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                  code: Annotated[str, path(Code, "编码")]) -> OfficialView:
-        ctx.index.catch_up()
-        official = ctx.index.officials.get(code)
-        if official is None or not can_see_official(actor, official, ctx.index):
-            raise not_found(f"干部 {code} 不存在", code="unknown_official")
-        return _official(official)
+        return ctx.access.official(ctx.viewer(actor), code)
 
     @post("/", summary="登记干部（管理员）", description="RegisterOfficial 命令；所在单位须在本单位管辖范围内。",
-          guards=[roles("admin")], sync_to_thread=True, status_code=201,
+          sync_to_thread=True, status_code=201,
           responses={200: REPEATED, **responses(*WRITE)})
     def register(self, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
                  data: JSONBody[RegisterOfficial]) -> Response[CommandResult]:
-        return written(ctx.execute(data, actor))
+        return written(ctx.services.execute(data, actor))

@@ -8,7 +8,7 @@ a format that cannot be produced is answered 406.
 * ``GET /api/reports/{name}`` — ``board``, ``accountability``, ``indicators`` (``xinfang report``).
   Administrators, inspectors and appraisers read them for any unit or the whole county; every
   other role for its own unit (the default) or a unit below it (403 otherwise). 检举 cases are
-  left out wherever the caller may not see them (:func:`api.policy.hidden_as_accused`), as
+  left out wherever the caller may not see them (:meth:`ledger.access.Access.withheld`), as
   they are from a report for a unit they accuse (:mod:`ledger.projections.reports`). CSV and
   XLSX are the files ``xinfang report --format csv|xlsx`` writes (:mod:`ledger.projections.export`).
 * ``POST /api/appraisals`` signs a year-end appraisal (``xinfang appraise``), ``POST
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
@@ -32,28 +31,31 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 
 from api.auth import roles
 from api.context import ApiContext
-from api.policy import READ_ALL, hidden_as_accused
 from api.params import query
-from api.problems import ApiProblem, forbidden, responses
+from api.problems import ApiProblem, responses
 from ledger import appraisal
-from ledger.awards import award_report, encode
+from ledger.access import APPRAISERS, AWARD_READERS
+from ledger.awards import award_report
+from ledger.canonical import canonical_json
 from ledger.errors import ConfigError, InvalidInput
 from ledger.facts import parse_as_of, parse_period
 from ledger.integrity.keys import key_path, load_key
 from ledger.projections import export
 from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from schemas.common import Actor, Code
-from schemas.reports import AccountabilityReport, Appraisal, BoardReport, CheckResult, IndicatorReport, Parameters
+from schemas.reports import (
+    AccountabilityReport,
+    Appraisal,
+    AppraisalRequest,
+    BoardReport,
+    CheckResult,
+    IndicatorReport,
+    Parameters,
+)
 from schemas.rules import AwardReport
 
 CSV = export.CSV
 XLSX = export.XLSX
-READERS = ("admin", "leader", "inspector", "appraiser")
-"""Who reads the awards."""
-WHOLE_COUNTY = frozenset({"admin", "inspector", "appraiser"})
-"""Who reads the other reports for any unit; everyone else for their own unit and the units below it."""
-APPRAISERS = ("appraiser", "inspector", "admin")
-"""Who signs and checks appraisals."""
 MAX_APPRAISAL = 64 << 20
 """An appraisal file lists the cases behind every figure: a large county's runs to tens of MiB."""
 Format = Literal["json", "csv", "xlsx"]
@@ -85,12 +87,13 @@ def negotiate(fmt: str | None, accept: str | None) -> str:
                      code="not_acceptable")
 
 
-HEADERS = ["称号", "单位编码", "单位", "类别", "结果", "未通过原因", "奖励（元）"]
+HEADERS = ["称号", "单位编码", "单位", "类别", "结果", "原因或说明", "奖励（元）"]
 
 
 def rows(report: AwardReport) -> list[list[object]]:
-    return [[v.title, v.unit, v.name, v.township_class or v.kind, "通过" if v.passed else "未通过",
-             "；".join(f"{f.criterion}：{f.reason}" for f in v.failures) or v.note, v.amount if v.passed else 0]
+    return [[v.title, v.unit, v.name, v.township_class or v.kind, v.result,
+             "；".join([*(f"{f.criterion}：{f.reason}" for f in v.failures), *([v.note] if v.note else [])]),
+             v.amount if v.passed else 0]
             for v in report.verdicts]
 
 
@@ -118,7 +121,7 @@ class ReportController(Controller):
         summary="“三无”等奖励评定",
         description="与 xinfang awards 相同：period（2021、2021-03 或 2021-01-01..2021-06-30，按发生时间）、"
         "as_of（只计入此前记录的事件）。JSON、CSV 或 XLSX（format 参数或 Accept 头）。",
-        guards=[roles(*READERS)],
+        guards=[roles(*AWARD_READERS)],
         sync_to_thread=True,
         operation_class=TableFormats,
         responses=responses(400, 401, 403, 406),
@@ -142,7 +145,7 @@ class ReportController(Controller):
         if kind == "xlsx":
             return Response(as_xlsx(report), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": 'attachment; filename="awards.xlsx"'})
-        return Response(encode(report), media_type="application/json")  # type: ignore[return-value]
+        return Response(canonical_json(report), media_type="application/json")  # type: ignore[return-value]
 
     @get(
         "/{name:str}",
@@ -186,14 +189,16 @@ class ReportController(Controller):
         if name not in REPORTS:
             raise ApiProblem("not-found", f"没有名为 {name} 的报告；可用：{'、'.join(REPORTS)}", code="unknown_report")
         kind = negotiate(format, accept)
+        viewer = ctx.viewer(actor)
         inputs = Inputs(
             period=report_period(name, period, start, end, ctx.today()),
             as_of=parse_as_of(as_of) if as_of else None,
-            unit=scoped_unit(ctx, actor, unit),
+            unit=ctx.access.report_unit(viewer, unit),
             parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
-            withheld=withheld(ctx, actor),
+            withheld=ctx.access.withheld(viewer),
+            today=ctx.today(),
         )
-        result = make_report(ctx.projector, name, inputs)
+        result = make_report(ctx.services.projector, name, inputs)
         if kind == "csv":
             return Response(export.csv_bytes(result, with_cases=cases), media_type=CSV,  # type: ignore[return-value]
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -201,48 +206,10 @@ class ReportController(Controller):
             return Response(export.xlsx_bytes(result, with_cases=cases), media_type=XLSX,  # type: ignore[return-value]
                             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
         body = result if cases else export.without_cases(result)
-        return Response(encode(body), media_type="application/json")  # type: ignore[return-value]
-
-
-def scoped_unit(ctx: ApiContext, actor: Actor, unit: str | None) -> str | None:
-    """The unit a report is for: any (or none: the whole county) for :data:`WHOLE_COUNTY`; for every
-    other role its own unit by default, or a unit below it."""
-    if actor.role in WHOLE_COUNTY:
-        return unit
-    if unit is None:
-        return actor.unit
-    ctx.index.catch_up()
-    if not ctx.index.within(unit, actor.unit):
-        raise forbidden(f"单位 {unit} 不在本单位（{actor.unit}）管辖范围内：只能查看本单位及下级单位的报告")
-    return unit
-
-
-def withheld(ctx: ApiContext, actor: Actor) -> frozenset[str]:
-    """The 检举 cases ``actor`` may not see (those accusing them, their unit or a unit above it)."""
-    if actor.role in READ_ALL:
-        return frozenset()
-    index = ctx.index
-    index.catch_up()
-    return frozenset(number for number, case in list(index.cases.items())
-                     if case.accused and hidden_as_accused(actor, case, index))
+        return Response(canonical_json(body), media_type="application/json")  # type: ignore[return-value]
 
 
 # ── Appraisals ───────────────────────────────────────────────────────────────
-
-
-class AppraisalRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """考核请求：与 xinfang appraise 相同。"""
-
-    period: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """考核期：2021、2021-03 或 2021-01-01..2021-06-30；与 from/to 二选一。"""
-    start: date | None = msgspec.field(default=None, name="from")
-    """考核期开始日（含）。"""
-    end: date | None = msgspec.field(default=None, name="to")
-    """考核期结束日（含）。"""
-    as_of: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    """知识时间：2022-01-15（当日结束）或带时区的时间，不能晚于现在；省略为现在。"""
-    backfill_hours: Annotated[int, msgspec.Meta(ge=24, le=87_600)] = Parameters().backfill_hours
-    handoffs: Annotated[int, msgspec.Meta(ge=1, le=1000)] = Parameters().handoff_limit
 
 
 @dataclass
@@ -290,7 +257,7 @@ class AppraisalController(Controller):
             key = load_key(key_path(ctx.url))
         except ConfigError as exc:
             raise ApiProblem("unavailable", f"无法签名：{exc.message}", code="no_signing_key") from exc
-        signed = appraisal.appraise(ctx.projector, chosen, as_of, key, parameters=Parameters(
+        signed = appraisal.appraise(ctx.services.projector, chosen, as_of, key, parameters=Parameters(
             backfill_hours=data.backfill_hours, handoff_limit=data.handoffs))
         return Response(appraisal.encode(signed), media_type="application/json")  # type: ignore[return-value]
 
@@ -317,7 +284,7 @@ class AppraisalController(Controller):
         except ConfigError:
             key = None  # the signature is checked against the key in the file; this only says whose it is
         try:
-            return appraisal.check(ctx.projector, body, key)
+            return appraisal.check(ctx.services.projector, body, key)
         except InvalidInput as exc:
             if exc.code == "not_an_appraisal":
                 raise ApiProblem("not-an-appraisal", exc.message, code=exc.code) from exc

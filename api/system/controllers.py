@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from api.problems import CATALOG, ApiProblem, responses
 from schemas.common import ROLE_NAMES, Actor
-
-
-class Me(msgspec.Struct, frozen=True, kw_only=True):
-    """The actor your token stands for: recorded in every event you write."""
-
-    actor: Actor
-    role_name: str
-
-
-class ProblemDoc(msgspec.Struct, frozen=True, kw_only=True):
-    type: str
-    slug: str
-    status: int
-    title: str
-    description: str
+from schemas.problems import ProblemDoc
+from schemas.tokens import Me
 
 
 class MeController(Controller):

@@ -11,6 +11,7 @@
 
 Exit codes: 0 intact / accepted; 1 integrity failure (damage found, checkpoint refused);
 2 usage (e.g. no key for the checkpoints given); 4 unknown seq or case.
+Proofs are printed in the one shape of :mod:`schemas.proofs`, the same as the HTTP API's.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import click
 
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import EXIT_INTEGRITY, console, print_json, progress, table
-from ledger.errors import ConfigError, InvalidInput
+from ledger.access import READ_ALL, require_role
+from ledger.codec import decode_envelope
+from ledger.errors import ConfigError, InvalidInput, NotFound
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,11 +58,10 @@ def checkpoint(ctx: Context, show_key: bool, show_list: bool) -> None:
     """签发当前树的检查点（C2SP 签名注记），并保存在账本的检查点表中。"""
     checkpoints = _checkpoints(ctx)
     if show_key:
-        key = checkpoints.verifier_key()
         if ctx.as_json:
-            print_json({"verifier_key": key, "origin": checkpoints.origin()})
+            print_json(checkpoints.verifier_key_answer())
         else:
-            sys.stdout.write(key + "\n")
+            sys.stdout.write(checkpoints.verifier_key() + "\n")
         return
     if show_list:
         rows = checkpoints.list()
@@ -68,14 +71,10 @@ def checkpoint(ctx: Context, show_key: bool, show_list: bool) -> None:
             table(f"已签发的检查点（{checkpoints.origin()}）", ["编号", "树大小", "根哈希", "签发时间（UTC）"],
                   [(r.id, r.tree_size, r.root[:16] + "…", r.issued_at) for r in rows])
         return
-    from ledger.integrity import note
-
-    text = checkpoints.issue()
     if ctx.as_json:
-        body = note.open_checkpoint(text, checkpoints.verifier_key())
-        print_json({"origin": body.origin, "tree_size": body.size, "root": body.root.hex(), "note": text})
+        print_json(checkpoints.answer())
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(checkpoints.issue())
 
 
 @click.command("proof")
@@ -100,11 +99,29 @@ def proof(ctx: Context, seq: int | None, size: int | None, old: int | None, new:
         raise InvalidInput("一致性证明用 --from/--to，不用 --size", code="proof_usage")
     proofs = Proofs(ctx.ledger.recorder)
     if seq is not None:
+        rows = ctx.ledger.recorder.select_events_by_seq(seq, 1)
+        if not rows or rows[0].seq != seq or not ctx.services.access.event_visible(
+                ctx.viewer(), decode_envelope(rows[0].state)):
+            raise NotFound(f"没有序号为 {seq} 的事件", code="unknown_seq")
         print_json(proofs.inclusion(seq, size))
     elif old is not None:
         print_json(proofs.consistency(old, new))
     else:
-        print_json(proofs.case_proof(str(case), size))
+        target = _case_or_aggregate(str(case))
+        viewer = ctx.viewer()
+        if isinstance(target, UUID):
+            require_role(viewer.actor, READ_ALL, "按聚合编号取证明")
+        else:
+            ctx.services.access.require_case(viewer, target)
+        print_json(proofs.case_proof(target, size))
+
+
+def _case_or_aggregate(text: str) -> str | UUID:
+    """``--case`` takes a case number or, for any other aggregate, its id (a UUID)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        return text
 
 
 def _key_text(value: str | None) -> str | None:

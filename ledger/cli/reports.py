@@ -9,7 +9,7 @@ projections`` shows where they stand and ``--follow`` keeps them caught up;
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,19 +17,22 @@ from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from ledger import appraisal
+from ledger.access import APPRAISERS, MAINTAINERS, require_role
+from ledger.canonical import canonical_json
 from ledger.cli import Context, handles_errors
-from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table
+from ledger.integrity.keys import key_path, load_key
+from ledger.cli.output import EXIT_INTEGRITY, console, errors, print_json, table, wide_table
 from ledger.errors import InvalidInput
 from ledger.facts import parse_as_of
 from ledger.projections.export import case_lists, cells, csv_bytes, percent, ratio_text, sections_of, write_xlsx
-from ledger.projections.reports import REPORTS, Inputs, encode, make_report, period_of, report_period
+from ledger.projections.reports import REPORTS, Inputs, make_report, period_of, report_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import PROJECTIONS
-from schemas.reports import Basis, CheckResult, Parameters
+from schemas.reports import AppraisalWritten, Basis, CheckResult, Parameters
+from schemas.views import ProjectionsAnswer, ProjectionStatus, RebuildAnswer
 
 PROJECTION_NAMES = {"cases": "案件", "records": "其他记录（单位、函件、纠纷、事件…）", "backfill": "补录与录入量"}
 
@@ -58,7 +61,7 @@ def fold_progress(label: str, projector: Projector) -> Iterator[Callable[[int], 
 
 
 def projector_of(ctx: Context) -> Projector:
-    return Projector.of(ctx.ledger)
+    return ctx.services.projector
 
 
 def as_of_of(text: str | None) -> datetime | None:
@@ -66,17 +69,6 @@ def as_of_of(text: str | None) -> datetime | None:
 
 
 # ── Writers ──────────────────────────────────────────────────────────────────
-
-
-def wide_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Reports are wide: cells wrap instead of being cut, and a pipe gets 200 columns, not 80."""
-    out = Console(highlight=False, width=None if console.is_terminal else 200)
-    grid = Table(title=title, title_justify="left")
-    for header in headers:
-        grid.add_column(header, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    out.print(grid)
 
 
 def write_table(report: Any, with_cases: bool) -> None:
@@ -94,7 +86,7 @@ def write_table(report: Any, with_cases: bool) -> None:
 
 def emit(ctx: Context, report: Any, fmt: str, out: Path | None, with_cases: bool) -> None:
     if ctx.as_json or fmt == "json":
-        data = encode(report) + b"\n"
+        data = canonical_json(report) + b"\n"
         if out:
             out.write_bytes(data)
         else:
@@ -151,11 +143,15 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 
     看板不指定考核期时列出至今登记的全部案件。
     """
-    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None)
+    viewer = ctx.viewer()
+    today = ctx.ledger.today()
+    chosen = report_period(name, period, start.date() if start else None, end.date() if end else None, today)
     inputs = Inputs(
         period=chosen,
-        as_of=as_of_of(as_of), unit=unit,
+        as_of=as_of_of(as_of), unit=ctx.services.access.report_unit(viewer, unit),
         parameters=Parameters(backfill_hours=backfill_hours, handoff_limit=handoffs),
+        withheld=ctx.services.access.withheld(viewer),
+        today=today,
     )
     projector = projector_of(ctx)
     with fold_progress("计算中", projector) as advance:
@@ -168,17 +164,18 @@ def report(ctx: Context, name: str, period: str | None, start: datetime | None, 
 @click.pass_obj
 @handles_errors
 def rebuild(ctx: Context, only: Sequence[str]) -> None:
-    """从零重建投影（案件看板、其他记录、补录），写入投影表。"""
+    """从零重建投影（案件看板、其他记录、补录），写入投影表（限本机操作员）。"""
+    require_role(ctx.actor(), MAINTAINERS, "重建投影")
     projector = projector_of(ctx)
     with fold_progress("重建投影", projector) as advance:
         state = projector.rebuild(list(only) or None, advance)
     status = projector.status()
     if ctx.as_json:
-        print_json({"tree_size": state.size, "projections": {n: p for n, (p, _) in status.items()},
-                    "cases": len(state.cases), "records": len(state.records), "late_entries": len(state.late)})
+        print_json(RebuildAnswer(tree_size=state.size, projections={n: p for n, (p, _) in status.items()},
+                                 cases=len(state.cases), records=len(state.records), late_entries=len(state.late)))
         return
     console.print(f"已重建 {'、'.join(only) or '全部投影'}：日志 {state.size} 条事件，{len(state.cases)} 件案件，"
-                  f"{len(state.records)} 条其他记录，{len(state.late)} 条迟录（≥24 小时）。")
+                  f"{len(state.records)} 条其他记录，{len(state.late)} 条补录（≥24 小时）。")
 
 
 @click.command("projections")
@@ -187,7 +184,8 @@ def rebuild(ctx: Context, only: Sequence[str]) -> None:
 @click.pass_obj
 @handles_errors
 def projections(ctx: Context, follow: bool, interval: float) -> None:
-    """投影的位置：已处理到日志第几条，是否需要重建；--follow 保持追平。"""
+    """投影的位置：已处理到日志第几条，是否需要重建；--follow 保持追平（限本机操作员）。"""
+    require_role(ctx.actor(), MAINTAINERS, "维护投影")
     projector = projector_of(ctx)
     if follow:
         errors.print("跟随日志中（Ctrl-C 停止）…")
@@ -201,8 +199,8 @@ def projections(ctx: Context, follow: bool, interval: float) -> None:
     size = projector.tree_size()
     status = projector.status()
     if ctx.as_json:
-        print_json({"tree_size": size, "projections": {
-            n: {"position": p, "behind": size - p, "needs_rebuild": stale} for n, (p, stale) in status.items()}})
+        print_json(ProjectionsAnswer(tree_size=size, projections={
+            n: ProjectionStatus(position=p, behind=size - p, needs_rebuild=stale) for n, (p, stale) in status.items()}))
         return
     rows = [(n, PROJECTION_NAMES[n], p, size - p, "是" if stale else "否") for n, (p, stale) in status.items()]
     table(f"投影（日志共 {size} 条事件）", ["投影", "内容", "已处理", "落后", "需重建"], rows)
@@ -219,9 +217,7 @@ def projections(ctx: Context, follow: bool, interval: float) -> None:
 def appraise(ctx: Context, period: str | None, start: datetime | None, end: datetime | None, as_of: str | None,
              out: Path | None, check_file: Path | None, backfill_hours: int, handoffs: int) -> None:
     """年度考核：写出签名的考核文件（指标、问责、三无奖励及其依据），或 --check 复核。"""
-    from ledger import appraisal
-    from ledger.integrity.keys import key_path, load_key
-
+    require_role(ctx.actor(), APPRAISERS, "考核")
     projector = projector_of(ctx)
     path = key_path(ctx.ledger.url)
     if check_file is not None:
@@ -243,9 +239,9 @@ def appraise(ctx: Context, period: str | None, start: datetime | None, end: date
     out.write_bytes(appraisal.encode(result_appraisal))
     body = result_appraisal.body
     if ctx.as_json:
-        print_json({"file": str(out), "tree_size": body.basis.tree_size, "root": body.basis.root,
-                    "rules_fingerprint": body.basis.rules_fingerprint, "as_of": body.basis.as_of,
-                    "awards_total": body.awards.total})
+        print_json(AppraisalWritten(file=str(out), tree_size=body.basis.tree_size, root=body.basis.root,
+                                    rules_fingerprint=body.basis.rules_fingerprint, as_of=body.basis.as_of,
+                                    awards_total=body.awards.total))
         return
     total = body.indicators.total
     console.print(f"考核文件已写入 {out}：{body.basis.period}，as-of {body.basis.as_of.isoformat() if body.basis.as_of else '—'}，"

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import click
 import msgspec
-
-from ledger.cli import Context, handles_errors
 from rich.table import Table
 
+from ledger.access import AWARD_READERS, require_role
+from ledger.awards import award_report
+from ledger.canonical import canonical_json
+from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json, table
 from ledger.domain.case import CHINA
+from ledger.facts import parse_as_of, parse_period
+from schemas.rules import RuleSetInfo
 
 
 def json_flag(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,8 +45,8 @@ def plugins(ctx: Context, local_json: bool) -> None:
     """列出生效的规则插件：版本、实现的钩子、配置和规则集指纹。"""
     rules = ctx.rules
     if ctx.as_json or local_json:
-        print_json({"fingerprint": rules.fingerprint, "rules_file": rules.source, "blocked": rules.blocked,
-                    "plugins": rules.plugins})
+        print_json(RuleSetInfo(fingerprint=rules.fingerprint, rules_file=rules.source, blocked=rules.blocked,
+                               plugins=rules.plugins))
         return
     grid = Table(title="规则插件", title_justify="left")
     for header in ("插件", "版本", "钩子", "配置"):
@@ -50,6 +55,11 @@ def plugins(ctx: Context, local_json: bool) -> None:
         hooks = "\n".join(h.removeprefix("xinfang_") for h in p.hooks)
         grid.add_row(p.name, p.version, hooks, "\n".join(_settings(p.config)) or "—")
     console.print(grid)
+    for p in rules.plugins:
+        scope = rules.scope_of(p.name)
+        if scope is not None:
+            console.print(f"「{p.name}」只适用于 {'、'.join(sorted(scope))} 及其下级单位" if scope else
+                          f"「{p.name}」是本地插件，规则配置中未指定适用单位（[plugins.{p.name}] units），不生效")
     console.print(f"规则配置文件：{rules.source or '无（全部使用默认配置）'}")
     if rules.blocked:
         console.print(f"已屏蔽：{'、'.join(rules.blocked)}")
@@ -64,22 +74,21 @@ def plugins(ctx: Context, local_json: bool) -> None:
 @handles_errors
 def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> None:
     """评定考核期的“三无”等奖励：逐个乡镇、村（社区）和单位列出是否通过、未通过的原因和奖励金额。"""
-    from ledger.awards import award_report, encode
-    from ledger.facts import parse_as_of, parse_period
-
+    require_role(ctx.actor(), AWARD_READERS, "查看奖励评定")
     report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
     if ctx.as_json or local_json:
-        sys.stdout.buffer.write(encode(report) + b"\n")
+        sys.stdout.buffer.write(canonical_json(report) + b"\n")
         sys.stdout.flush()
         return
     for title in dict.fromkeys(v.title for v in report.verdicts):
-        rows = [(f"{v.name}（{v.unit}）", v.township_class or v.kind, "通过" if v.passed else "未通过",
-                 "\n".join(f"{f.criterion}：{f.reason}" for f in v.failures) or v.note,
+        rows = [(f"{v.name}（{v.unit}）", v.township_class or v.kind, v.result,
+                 "\n".join([*(f"{f.criterion}：{f.reason}" for f in v.failures), *([v.note] if v.note else [])]),
                  f"{v.amount:,}" if v.passed else "—")
                 for v in report.verdicts if v.title == title]
-        table(f"{report.period}「{title}」评定", ["单位", "类别", "结果", "未通过原因", "奖励（元）"], rows)
-    passed = sum(v.passed for v in report.verdicts)
-    console.print(f"奖励合计：{report.total:,} 元（{passed} 项通过，共评定 {len(report.verdicts)} 项）")
+        table(f"{report.period}「{title}」评定", ["单位", "类别", "结果", "原因或说明", "奖励（元）"], rows)
+    results = Counter(v.result for v in report.verdicts)
+    console.print(f"奖励合计：{report.total:,} 元（共 {len(report.verdicts)} 项："
+                  f"{'，'.join(f'{word} {results[word]} 项' for word in ('通过', '未通过', '待定', '不适用') if results[word])}）")
     known = f"截至 {report.as_of.astimezone(CHINA):%Y-%m-%d %H:%M} 记录的前" if report.as_of else "全部"
     console.print(f"依据：账本{known} {report.tree_size} 条事件；规则集指纹 {report.rules_fingerprint}")
 

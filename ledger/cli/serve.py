@@ -6,43 +6,34 @@ import os
 
 import click
 
+from ledger.access import MAINTAINERS, require_role
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
-from ledger.codec import decode_envelope
-from ledger.log import iter_log
-from ledger.tokens import TokenStore
-from schemas import events as ev
 from schemas.common import Actor
+from schemas.tokens import IssuedToken
 
 DEMO_LABEL = "demo"
 APP_FACTORY = "api.app:app_from_environment"
-"""Imported by uvicorn in each worker; the core itself never imports the API."""
-
-
-def _units(ctx: Context) -> list[ev.UnitRegistered]:
-    units = []
-    for row in iter_log(ctx.ledger.recorder):
-        if row.topic == "UnitRegistered":
-            event = decode_envelope(row.state).event
-            assert isinstance(event, ev.UnitRegistered)
-            units.append(event)
-    return units
+"""Imported by uvicorn in each worker; the core itself never imports the API. Workers are separate
+processes, so they receive the ledger's configuration as the documented variables the command
+line reads too (``XINFANG_DATABASE_URL``, ``XINFANG_RULES``) and bootstrap from them."""
 
 
 def issue_demo_tokens(ctx: Context) -> list[tuple[Actor, str]]:
-    """Fresh tokens for every role of the demo county (earlier demo tokens are revoked)."""
-    units = _units(ctx)
+    """Fresh tokens for every role of the demo county (earlier demo tokens are revoked); the operator's act."""
+    require_role(ctx.actor(), MAINTAINERS, "签发演示令牌")
+    units = ctx.services.read.units()
     root = next((u.code for u in units if u.parent is None), "county")
     bureau = next((u.code for u in units if u.kind == "部门" and "信访" in u.name), root)
     township = next((u.code for u in units if u.kind == "乡镇"), root)
     plan = [("admin", root), ("clerk", bureau), ("handler", township), ("leader", root),
             ("inspector", root), ("appraiser", root)]
     issued = []
-    with TokenStore(ctx.ledger.url) as store:
-        store.revoke_labelled(DEMO_LABEL)
-        for role, unit in plan:
-            actor = Actor(id=f"demo-{role}", unit=unit, role=role)  # type: ignore[arg-type]
-            issued.append((actor, store.create(actor, label=DEMO_LABEL)))
+    store = ctx.services.tokens
+    store.revoke_labelled(DEMO_LABEL)
+    for role, unit in plan:
+        actor = Actor(id=f"demo-{role}", unit=unit, role=role)  # type: ignore[arg-type]
+        issued.append((actor, store.create(actor, label=DEMO_LABEL)))
     return issued
 
 
@@ -64,13 +55,13 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, a
     if demo_tokens:
         issued = issue_demo_tokens(ctx)
         if ctx.as_json:
-            print_json([{"token": t, "actor": a} for a, t in issued])
+            print_json([IssuedToken(token=t, actor=a) for a, t in issued])
         else:
             console.print("演示令牌（请求头 Authorization: Bearer <令牌>；重新启动会换发）：")
             console.print("  角色       单位       令牌")
             for actor, secret in issued:
                 console.print(f"  {actor.role:<10} {actor.unit:<10} {secret}")
-    ctx.ledger.close()
+    ctx.close()
     console.print(f"HTTP 接口：http://{host}:{port}/api　OpenAPI：http://{host}:{port}/schema/openapi.json")
     os.environ["XINFANG_DATABASE_URL"] = url
     if ctx.rules_file:

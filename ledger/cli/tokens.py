@@ -7,8 +7,17 @@ import click
 from ledger.cli import Context, handles_errors
 from ledger.cli.cases import make_actor
 from ledger.cli.output import console, errors, print_json, table
-from ledger.tokens import ISSUABLE_ROLES, TokenStore
+from ledger.access import TOKEN_ADMINS, Viewer, require_role
+from ledger.errors import Forbidden
+from ledger.tokens import ISSUABLE_ROLES
 from schemas.common import ROLE_NAMES
+from schemas.tokens import IssuedToken, RevokedTokens
+
+
+def token_admin(ctx: Context) -> Viewer:
+    viewer = ctx.viewer()
+    require_role(viewer.actor, TOKEN_ADMINS, "管理令牌")
+    return viewer
 
 
 @click.group("token")
@@ -24,14 +33,17 @@ def token() -> None:
 @click.pass_obj
 @handles_errors
 def create(ctx: Context, role: str, unit: str, actor_id: str | None, label: str) -> None:
-    """签发令牌：请求时用 Authorization: Bearer <令牌>。"""
+    """签发令牌：请求时用 Authorization: Bearer <令牌>（限管理员令牌或本机操作员；管理员只能为本单位及下级单位签发）。"""
+    viewer = token_admin(ctx)
     actor = make_actor(actor_id or f"{unit}-{role}", unit, role)
-    if ctx.ledger.state("unit", unit) is None:
+    known = ctx.services.read.unit(unit)
+    if known is None:
         errors.print(f"[yellow]注意[/]：单位 {unit} 尚未在账本中登记，令牌暂时看不到任何案件。")
-    with TokenStore(ctx.ledger.url) as store:
-        secret = store.create(actor, label=label)
+    if not viewer.scope.everything and viewer.role != "operator" and not viewer.covers(known):
+        raise Forbidden(f"只能为本单位（{viewer.actor.unit}）及下级单位签发令牌", code="forbidden")
+    secret = ctx.services.tokens.create(actor, label=label)
     if ctx.as_json:
-        print_json({"token": secret, "actor": actor})
+        print_json(IssuedToken(token=secret, actor=actor))
     else:
         console.print(f"已签发令牌（{ROLE_NAMES[role]}，单位 {unit}，操作人 {actor.id}）。只显示这一次，请妥善保存：")
         console.print(secret)
@@ -42,8 +54,8 @@ def create(ctx: Context, role: str, unit: str, actor_id: str | None, label: str)
 @handles_errors
 def list_tokens(ctx: Context) -> None:
     """列出已签发的令牌（不含明文）。"""
-    with TokenStore(ctx.ledger.url) as store:
-        tokens = store.list()
+    token_admin(ctx)
+    tokens = ctx.services.tokens.list()
     if ctx.as_json:
         print_json(tokens)
         return
@@ -57,11 +69,11 @@ def list_tokens(ctx: Context) -> None:
 @click.pass_obj
 @handles_errors
 def revoke(ctx: Context, token_id: str) -> None:
-    """吊销令牌（编号见 xinfang token list）；服务最多 10 秒内生效。"""
-    with TokenStore(ctx.ledger.url) as store:
-        count = store.revoke(token_id)
+    """吊销令牌（编号见 xinfang token list）；服务最多 5 秒内生效，已打开的实时推送随之结束。"""
+    token_admin(ctx)
+    count = ctx.services.tokens.revoke(token_id)
     if ctx.as_json:
-        print_json({"revoked": count})
+        print_json(RevokedTokens(revoked=count))
     else:
         console.print(f"已吊销 {count} 个令牌。")
 

@@ -84,6 +84,12 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     current_unit: str | None = None
     leader: str | None = None
     routed_on: date | None = None
+    """The 信访部门's routing (转送, 交办, 告知…): its 15-day clock stops here, whatever happens after."""
+    unit_received_on: date | None = None
+    """When the responsible unit received the item: the routing, or the ruling that handed it to
+    another unit after an upheld jurisdiction objection. The acceptance clock starts here."""
+    objected_on: date | None = None
+    """The latest 管辖异议 raised."""
     report_due: date | None = None
     accepted_on: date | None = None
     refused_on: date | None = None
@@ -109,9 +115,19 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     objections: int = 0
     supervision: tuple[Supervision, ...] = ()
     barred: bool = False
+    reception: str | None = None
+    """The 领导接访 session the item was received at."""
 
     def rating_of(self, party: str) -> str | None:
         return next((value for who, value in self.ratings if who == party), None)
+
+    def concerned_units(self) -> frozenset[str]:
+        """The units the case concerns: who registered it, who holds it, its 属地 township, and every
+        unit under a 督办 order on it. A unit sees the cases that concern it or a unit below it."""
+        units = {self.registered_by, self.home_township, *(s.to_unit for s in self.supervision)}
+        if self.current_unit:
+            units.add(self.current_unit)
+        return frozenset(units)
 
 
 # ── The transition table ─────────────────────────────────────────────────────
@@ -182,25 +198,34 @@ SPECIFIC_REFUSALS: dict[tuple[type[Event], Stage], str] = {
 }
 
 
-class Limits(Protocol):
-    """What the case needs from the rules: due dates of the time limits by step."""
+class Window(Protocol):
+    """A request window as the rules give it: when it closes, what it is and its legal basis."""
 
-    def due(self, step: str, start: date) -> date: ...
+    due: date
+    label: str
+    basis: str
+
+
+class Limits(Protocol):
+    """What the case needs from the rules: the window of a step in force for the case."""
+
+    def window(self, step: str, case: Case) -> Window | None:
+        """The window ``step`` of ``case`` (None: not opened, or no such limit in the law in force)."""
+        ...
 
 
 Guard = Callable[[Case, Event, date, Limits], str | None]
 
 
-# Guards refuse with a reason: they never assert on state the transition table does not guarantee
-# (a stage can be reached along more than one path), so an unexpected path is a refusal, not a 500.
+def _late_for(step: str, case: Case, day: date, limits: Limits, what: str) -> str | None:
+    window = limits.window(step, case)
+    if window is not None and day > window.due:
+        return f"{what}，{window.label}的期限已于 {window.due} 届满（{window.basis}）"
+    return None
 
 
 def _objection_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
-    if case.routed_on is None:
-        return "尚未转送或交办，不能提出管辖异议"
-    if day > limits.due("objection", case.routed_on):
-        return "管辖异议应在收到之日起5个工作日内提出，已超过期限（C22 第23条）"
-    return None
+    return _late_for("objection", case, day, limits, "管辖异议应在收到之日起5个工作日内提出，已超过期限")
 
 
 def _hearing_closed(case: Case, event: Event, day: date, limits: Limits) -> str | None:
@@ -235,11 +260,9 @@ def _rating_once(case: Case, event: Event, day: date, limits: Limits) -> str | N
 def _review_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
     if case.review_requested_on is not None:
         return "已申请过复查，不能重复申请"
-    if case.served_on is None:
-        return "该事项没有送达的处理意见（已告知、导入法定途径、转交或不予受理后办结），不能申请复查（C22 第35条）"
-    if day > limits.due("review_request", case.served_on):
-        return "复查申请应在收到处理意见之日起30日内提出，已超过期限（C22 第35条）"
-    return None
+    if case.served_on is None:  # e.g. 告知 and then 办结: there is no decision to review
+        return "没有送达的处理意见，不能申请复查：复查针对已送达的处理意见（C22 第35条）"
+    return _late_for("review_request", case, day, limits, "复查申请应在收到处理意见之日起30日内提出，已超过期限")
 
 
 def _rereview_in_time(case: Case, event: Event, day: date, limits: Limits) -> str | None:
@@ -247,9 +270,7 @@ def _rereview_in_time(case: Case, event: Event, day: date, limits: Limits) -> st
         return SPECIFIC_REFUSALS[(ev.ReReviewRequested, "已送达")]
     if case.rereview_requested_on is not None:
         return "已申请过复核，不能重复申请"
-    if day > limits.due("rereview_request", case.review_decided_on):
-        return "复核申请应在收到复查意见之日起30日内提出，已超过期限（C22 第36条）"
-    return None
+    return _late_for("rereview_request", case, day, limits, "复核申请应在收到复查意见之日起30日内提出，已超过期限")
 
 
 def _bar_after_rereview(case: Case, event: Event, day: date, limits: Limits) -> str | None:
@@ -347,11 +368,12 @@ def _registered(envelope: Envelope) -> Case:
         petitioners=tuple(e.petitioners),
         persons=e.persons,
         home_township=e.home_township,
-        registered_by=envelope.actor.unit,
+        registered_by=(envelope.original_actor or envelope.actor).unit,
         repeat_of=e.repeat_of,
         accused=tuple(e.accused),
         received_on=business_day(envelope.occurred_at),
         stage_since=envelope.occurred_at,
+        reception=e.reception,
     )
 
 
@@ -361,7 +383,8 @@ ROUTING_AWAY = (ev.PetitionerRedirected, ev.RoutedToStatutoryChannel, ev.CaseRef
 
 def _hand_to(case: Case, e: Event, day: date) -> dict[str, object]:
     unit = getattr(e, "to_unit", None)
-    changes: dict[str, object] = {"routed_on": case.routed_on or day, "handoffs": case.handoffs + (1 if unit else 0)}
+    changes: dict[str, object] = {"routed_on": case.routed_on or day, "unit_received_on": case.unit_received_on or day,
+                                  "handoffs": case.handoffs + (1 if unit else 0)}
     if isinstance(e, ROUTING_AWAY):
         changes["routed_away_on"] = day
     if unit:
@@ -373,8 +396,8 @@ def _hand_to(case: Case, e: Event, day: date) -> dict[str, object]:
 
 def _objection_resolved(case: Case, e: Event, day: date) -> dict[str, object]:
     assert isinstance(e, ev.JurisdictionObjectionResolved)
-    if e.ruling == "异议成立" and e.to_unit:
-        return {"current_unit": e.to_unit, "routed_on": day, "handoffs": case.handoffs + 1}
+    if e.ruling == "异议成立" and e.to_unit:  # routing stays done; the new unit's acceptance clock starts
+        return {"current_unit": e.to_unit, "unit_received_on": day, "handoffs": case.handoffs + 1}
     return {}
 
 
@@ -418,7 +441,7 @@ CHANGES: dict[type[Event], Callable[[Case, Event, date], dict[str, object]]] = {
     ev.RoutedToStatutoryChannel: _hand_to,
     ev.CaseAccepted: _on("accepted_on"),
     ev.AcceptanceRefused: _on("refused_on"),
-    ev.JurisdictionObjected: lambda case, e, day: {"objections": case.objections + 1},
+    ev.JurisdictionObjected: lambda case, e, day: {"objections": case.objections + 1, "objected_on": day},
     ev.JurisdictionObjectionResolved: _objection_resolved,
     ev.InvestigationRecorded: lambda case, e, day: {} if case.investigated_on else {"investigated_on": day},
     ev.HearingStarted: _on("hearing_since"),

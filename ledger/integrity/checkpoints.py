@@ -30,7 +30,6 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.config import is_postgres, sqlite_path
@@ -39,22 +38,12 @@ from ledger.integrity import merkle, note
 from ledger.integrity.keys import key_path, load_key
 from ledger.integrity.proofs import Proofs
 from ledger.integrity.tables import PostgresTables, tables_of
+from schemas.proofs import CheckpointAnswer, StoredCheckpoint, VerifierKeyAnswer
 
-__all__ = ["LOG_NAME_VARIABLE", "ORIGIN_PREFIX", "Checkpoints", "StoredCheckpoint", "default_origin"]
+__all__ = ["LOG_NAME_VARIABLE", "ORIGIN_PREFIX", "Checkpoints", "default_origin"]
 
 ORIGIN_PREFIX = "xinfang-ledger/"
 LOG_NAME_VARIABLE = "XINFANG_LOG_NAME"
-
-
-class StoredCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
-    """A row of ``ledger_checkpoints``."""
-
-    id: int
-    tree_size: int
-    root: str
-    """Hex."""
-    note: str
-    issued_at: str
 
 
 def _clean(name: str) -> str:
@@ -106,6 +95,9 @@ class Checkpoints:
         """``<origin>+<hex key id>+<base64(0x01 ‖ public key)>``: what inspectors and witnesses are given."""
         return note.verifier_key(self.origin(), self.signing_key().public_key())
 
+    def verifier_key_answer(self) -> VerifierKeyAnswer:
+        return VerifierKeyAnswer(origin=self.origin(), verifier_key=self.verifier_key())
+
     # ── checkpoints ──────────────────────────────────────────────────────────
 
     def issue(self) -> str:
@@ -128,7 +120,8 @@ class Checkpoints:
             if old_size > 0:
                 try:
                     proof = self.proofs.consistency(old_size, size)
-                    merkle.verify_consistency(old_size, size, old_root, root, [bytes.fromhex(h) for h in proof.path])
+                    path = [bytes.fromhex(h) for h in proof.consistency_path]
+                    merkle.verify_consistency(old_size, size, old_root, root, path)
                 except (merkle.ProofError, IntegrityFailure) as exc:
                     raise IntegrityFailure(
                         f"当前的树不是已签发检查点 #{latest.id}（大小 {old_size}）的延续，拒绝签发：{exc}。"
@@ -139,6 +132,12 @@ class Checkpoints:
         signed = note.sign_note(body, origin, key)
         self._store(size, root, signed)
         return signed
+
+    def answer(self) -> CheckpointAnswer:
+        """:meth:`issue`, with the origin, tree size and root read back from the signed note."""
+        text = self.issue()
+        body = note.open_checkpoint(text, self.verifier_key())
+        return CheckpointAnswer(origin=body.origin, tree_size=body.size, root_hash=body.root.hex(), note=text)
 
     def _store(self, size: int, root: bytes, signed: str) -> None:
         now = datetime.now(timezone.utc)

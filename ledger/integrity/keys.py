@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.config import sqlite_path
 from ledger.errors import ConfigError
+from ledger.private_files import create_private, exposure
 
 KEY_VARIABLE = "XINFANG_KEY_FILE"
 
@@ -31,21 +32,18 @@ def create_key(path: Path) -> bool:
     """Write a new key with mode 0600 unless one exists; True when a key was made."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    return True
+    return create_private(path, pem)
 
 
 def load_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         raise ConfigError(f"找不到签名密钥 {path}：请先运行 xinfang init", code="missing_key")
-    if path.stat().st_mode & 0o077:
-        raise ConfigError(f"签名密钥 {path} 的权限过宽：请执行 chmod 600 {path}", code="key_permissions")
+    problem = exposure(path)
+    if problem is not None:
+        raise ConfigError(f"签名密钥 {path} 的{problem}：请执行 chmod 600 {path}", code="key_permissions")
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError(f"{path} 不是 Ed25519 私钥", code="bad_key")

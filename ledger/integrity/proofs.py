@@ -2,22 +2,13 @@
 
 Every proof is built from the perfect-subtree hashes in ``ledger_nodes`` with one node query
 (planned by :mod:`ledger.integrity.merkle`), so an inclusion proof costs two small indexed
-queries whatever the size of the log. The results are plain msgspec Structs whose JSON is what
-``xinfang proof`` prints and what an inspector checks offline:
-
-- :class:`InclusionProof` ``{tree_size, leaf_index, leaf, leaf_hash, path, root}``: ``leaf`` is
-  the base64 of the canonical leaf bytes, ``leaf_hash`` = SHA-256(0x00 ‖ leaf), ``path`` the
-  audit path in hex from the leaf up, ``root`` the tree head in hex.
-- :class:`ConsistencyProof` ``{old_size, new_size, old_root, new_root, path}``.
-- :class:`CaseProof`: every event of one case (its stored payload too, so ``payload_sha256``
-  can be checked) proven against one tree size. The events form a hash chain through ``prev``,
-  so nothing inside the shown history can be left out; events recorded after the last one shown
-  are not covered (a Merkle log proves presence, not absence).
+queries whatever the size of the log. The answers are the wire shapes of :mod:`schemas.proofs`,
+the same for ``xinfang proof`` and the HTTP API (``/api/integrity/inclusion``,
+``/api/integrity/consistency``, ``/api/cases/{number}/proof``).
 """
 
 from __future__ import annotations
 
-import base64
 from uuid import UUID
 
 import msgspec
@@ -28,58 +19,9 @@ from ledger.errors import IntegrityFailure, InvalidInput, NotFound
 from ledger.integrity import merkle
 from ledger.store import LedgerReader
 from schemas.events import PetitionRegistered
+from schemas.proofs import CaseEvent, CaseProof, ConsistencyProof, InclusionProof
 
-__all__ = ["CaseEvent", "CaseProof", "ConsistencyProof", "InclusionProof", "Proofs"]
-
-
-class InclusionProof(msgspec.Struct, frozen=True, kw_only=True):
-    """RFC 9162 inclusion proof of one leaf (``leaf_index`` = the event's ``seq``)."""
-
-    tree_size: int
-    leaf_index: int
-    leaf: str
-    """Base64 of the canonical leaf bytes (JSON: seq, aggregate_id, version, type, recorded_at, actor,
-    payload_sha256, prev)."""
-    leaf_hash: str
-    """Hex SHA-256(0x00 ‖ leaf)."""
-    path: list[str]
-    """Hex sibling hashes, from the leaf up to the root."""
-    root: str
-    """Hex root of the tree of ``tree_size`` leaves."""
-
-    @property
-    def leaf_bytes(self) -> bytes:
-        return base64.b64decode(self.leaf)
-
-
-class ConsistencyProof(msgspec.Struct, frozen=True, kw_only=True):
-    """RFC 9162 consistency proof: the tree of ``new_size`` leaves extends that of ``old_size``."""
-
-    old_size: int
-    new_size: int
-    old_root: str
-    new_root: str
-    path: list[str]
-
-
-class CaseEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One event of a case: its version, type, stored payload (base64) and inclusion proof."""
-
-    version: int
-    type: str
-    payload: str
-    """Base64 of the stored event bytes; SHA-256 of them is the leaf's ``payload_sha256``."""
-    proof: InclusionProof
-
-
-class CaseProof(msgspec.Struct, frozen=True, kw_only=True):
-    """Every event of one aggregate (a case) proven against one tree size and root."""
-
-    case: str | None
-    aggregate_id: str
-    tree_size: int
-    root: str
-    events: list[CaseEvent]
+__all__ = ["Proofs"]
 
 
 def _bad(message: str, code: str = "invalid_tree_size") -> InvalidInput:
@@ -138,43 +80,36 @@ class Proofs:
         if root is None:
             root = merkle.root_at(size, nodes)
         return InclusionProof(
-            tree_size=size,
             leaf_index=seq,
-            leaf=base64.b64encode(leaf).decode("ascii"),
+            tree_size=size,
+            leaf=leaf.hex(),
             leaf_hash=hash_.hex(),
-            path=[h.hex() for h in path],
-            root=root.hex(),
+            inclusion_path=[h.hex() for h in path],
+            root_hash=root.hex(),
         )
 
-    def consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
-        """Proof that the tree of ``new`` leaves (current when None) extends that of ``old``."""
-        new = self.size(new)
-        if old < 1 or old > new:
-            raise _bad(f"一致性证明需要 1 ≤ 旧大小（{old}）≤ 新大小（{new}）")
-        keys = merkle.consistency_keys(old, new) | set(merkle.root_keys(old)) | set(merkle.root_keys(new))
+    def consistency(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """Proof that the tree of ``second`` leaves (current when None) extends that of ``first``."""
+        second = self.size(second)
+        if first < 1 or first > second:
+            raise _bad(f"一致性证明需要 1 ≤ 旧大小（{first}）≤ 新大小（{second}）")
+        keys = merkle.consistency_keys(first, second) | set(merkle.root_keys(first)) | set(merkle.root_keys(second))
         nodes = self._nodes(keys)
         return ConsistencyProof(
-            old_size=old,
-            new_size=new,
-            old_root=merkle.root_at(old, nodes).hex(),
-            new_root=merkle.root_at(new, nodes).hex(),
-            path=[h.hex() for h in merkle.consistency_proof(old, new, nodes)],
+            first=first,
+            second=second,
+            first_hash=merkle.root_at(first, nodes).hex(),
+            second_hash=merkle.root_at(second, nodes).hex(),
+            consistency_path=[h.hex() for h in merkle.consistency_proof(first, second, nodes)],
         )
 
     def case_proof(self, case: str | UUID, size: int | None = None) -> CaseProof:
-        """Every event of a case (by number, or any aggregate by id) against one tree size.
-
-        Only events with ``seq < size`` are included; all nodes come from one query.
+        """Every event of a case (a ``str`` is its number; a ``UUID`` names any aggregate) against one
+        tree size. Only events with ``seq < size`` are included; all nodes come from one query.
         """
         size = self.size(size)
-        if isinstance(case, UUID):
-            oid, number = case, None
-        else:
-            try:
-                oid, number = UUID(case), None
-            except ValueError:
-                oid, number = aggregate_id("case", case), case
-        found: list[tuple[int, bytes, bytes, int, str, bytes]] = []
+        oid, number = (case, None) if isinstance(case, UUID) else (aggregate_id("case", case), case)
+        found: list[tuple[int, bytes, bytes, bytes]] = []
         version = 1
         while True:
             row = self.reader.leaf_at(oid, version)
@@ -186,7 +121,7 @@ class Proofs:
                     f"序号 {row.seq} 的事件（版本 {version}）已不在事件表中：请运行 xinfang verify",
                     code="event_missing", seq=row.seq,
                 )
-            found.append((row.seq, bytes(row.leaf), bytes(row.leaf_hash), version, event.topic, bytes(event.state)))
+            found.append((row.seq, bytes(row.leaf), bytes(row.leaf_hash), bytes(event.state)))
             version += 1
         if not found:
             what = f"案件 {number}" if number else f"聚合 {oid}"
@@ -197,17 +132,12 @@ class Proofs:
         nodes = self._nodes(keys)
         root = merkle.root_at(size, nodes)
         events = [
-            CaseEvent(
-                version=version,
-                type=topic,
-                payload=base64.b64encode(state).decode("ascii"),
-                proof=self._inclusion(seq, size, leaf, hash_, nodes, root),
-            )
-            for seq, leaf, hash_, version, topic, state in found
+            CaseEvent(payload=state.hex(), proof=self._inclusion(seq, size, leaf, hash_, nodes, root))
+            for seq, leaf, hash_, state in found
         ]
         if number is None:
-            number = _case_number(found[0][5])
-        return CaseProof(case=number, aggregate_id=str(oid), tree_size=size, root=root.hex(), events=events)
+            number = _case_number(found[0][3])
+        return CaseProof(case=number, aggregate_id=str(oid), tree_size=size, root_hash=root.hex(), events=events)
 
 
 def _case_number(first_state: bytes) -> str | None:

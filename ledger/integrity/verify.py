@@ -42,20 +42,23 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.canonical import canonical_json
 from ledger.codec import UNREADABLE, decode_envelope
 from ledger.integrity import merkle, note
 from ledger.integrity.tables import Query, Tables, tables_of
-from ledger.store.leaves import ZERO_HASH, Head, Leaf, decode_leaf, encode_leaf
+from ledger.store.leaves import ZERO_HASH, Head, decode_leaf
 from schemas.events import PetitionRegistered
+from schemas.integrity import CheckpointCheck, DamageKind, Failure, VerifyReport
+from schemas.proofs import Leaf
 
-__all__ = ["KINDS", "PAGE_BITS", "CheckpointCheck", "Failure", "Report", "verify"]
+__all__ = ["KINDS", "PAGE_BITS", "verify"]
 
 PAGE_BITS = 13
 PAGE = 1 << PAGE_BITS
 SPLIT_MIN_PAGES = 8
 """Logs of at least this many pages are verified in two processes when :func:`verify` can."""
 
-KINDS: dict[str, str] = {
+KINDS: dict[DamageKind, str] = {
     "payload_changed": "事件内容被改动",
     "leaf_changed": "叶子被改动",
     "event_missing": "事件缺失（被删除）",
@@ -70,53 +73,6 @@ KINDS: dict[str, str] = {
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], int], Iterable[T]]
-
-
-class Failure(msgspec.Struct, frozen=True, kw_only=True):
-    """The first damage found: where (``seq``, the aggregate and its case) and what."""
-
-    seq: int | None
-    """First damaged position of the log; None when the damage has no position (a bad checkpoint)."""
-    kind: str
-    """One of :data:`KINDS`."""
-    description: str
-    """Chinese name of ``kind``."""
-    message: str
-    """What exactly does not match (Chinese)."""
-    aggregate_id: str | None = None
-    version: int | None = None
-    case: str | None = None
-    """Case number when the damaged event belongs to a case."""
-    aggregate: str | None = None
-    """``kind:key`` of the aggregate (``case:2021-000001``, ``unit:town-a``) when known."""
-
-
-class CheckpointCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """One checkpoint compared with the log."""
-
-    source: str
-    """The file it came from, or ``stored #id`` for a row of ``ledger_checkpoints``."""
-    origin: str | None
-    tree_size: int | None
-    root: str | None
-    ok: bool
-    signature_checked: bool
-
-
-class Report(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``xinfang verify`` found."""
-
-    ok: bool
-    tree_size: int
-    """Leaves in the snapshot that was verified."""
-    verified: int
-    """Positions checked before the first failure (all of them when ``ok``)."""
-    root: str | None
-    """Hex root of the verified tree (None when it could not be established)."""
-    checkpoints: list[CheckpointCheck]
-    seconds: float
-    events_per_second: float
-    failure: Failure | None = None
 
 
 class _Damage(Exception):
@@ -145,7 +101,6 @@ class _Head(msgspec.Struct):
 
 _decode_head = msgspec.json.Decoder(_Head).decode
 _decode_envelope_head = msgspec.json.Decoder(Head).decode
-_encode_leaf = msgspec.json.Encoder(order="sorted").encode
 _first = itemgetter(0)
 _LEAF = b"\x00"
 _NODE = b"\x01"
@@ -159,7 +114,7 @@ def verify(
     stored_checkpoints: bool = True,
     progress: Progress[int] | None = None,
     reopen: Callable[[], Any] | None = None,
-) -> Report:
+) -> VerifyReport:
     """Verify the whole log behind ``reader`` (a ledger application recorder).
 
     ``checkpoints``: ``(source, note text)`` pairs to check the log against; their signatures
@@ -219,7 +174,7 @@ class _Verifier:
 
     # ── driver ───────────────────────────────────────────────────────────────
 
-    def run(self, progress: Progress[int] | None, reopen: Callable[[], Any] | None = None) -> Report:
+    def run(self, progress: Progress[int] | None, reopen: Callable[[], Any] | None = None) -> VerifyReport:
         started = time.perf_counter()
         root: bytes | None = None
         failure: Failure | None = None
@@ -255,7 +210,7 @@ class _Verifier:
                 if failure.seq is not None:
                     self.verified = min(failure.seq, self.size)
         seconds = time.perf_counter() - started
-        return Report(
+        return VerifyReport(
             ok=failure is None,
             tree_size=self.size,
             verified=self.verified,
@@ -417,7 +372,7 @@ class _Verifier:
                 actor = actors.get(raw_actor)
                 if actor is None:
                     try:
-                        actor = actors[raw_actor] = _encode_leaf(msgspec.json.decode(raw_actor)).decode()
+                        actor = actors[raw_actor] = canonical_json(msgspec.json.decode(raw_actor)).decode()
                     except UNREADABLE:
                         bad = k
                         break
@@ -561,7 +516,7 @@ class _Verifier:
         )
         row = rows[0] if rows else None
 
-        def fail(kind: str, message: str, aggregate: str | None = None, version: int | None = None) -> Failure:
+        def fail(kind: DamageKind, message: str, aggregate: str | None = None, version: int | None = None) -> Failure:
             return self._failure(q, k, kind, message, aggregate, version)
 
         if at_position is not None and (row is None or (at_position[1], at_position[2]) != (row[1], row[2])):
@@ -651,7 +606,7 @@ class _Verifier:
         prev = ZERO_HASH if latest is None else latest[1]
         if leaf.prev != prev:
             return fail("leaf_changed", f"序号 {k} 的叶子 prev 与同一聚合上一条事件的叶子哈希不符（链条断开）", agg, ver)
-        rebuilt = encode_leaf(Leaf(actor=head.actor, aggregate_id=agg, payload_sha256=leaf.payload_sha256, prev=prev,
+        rebuilt = canonical_json(Leaf(actor=head.actor, aggregate_id=agg, payload_sha256=leaf.payload_sha256, prev=prev,
                                    recorded_at=head.recorded_at, seq=k, type=topic, version=ver))
         if rebuilt != leaf_bytes:
             return fail("leaf_changed", f"序号 {k} 的叶子与由事件重建的叶子不同（操作人或编码被改动）", agg, ver)
@@ -663,7 +618,7 @@ class _Verifier:
             return fail("event_missing", f"事件表在序号 {k} 处已没有事件", agg, ver)
         return fail("reordered", f"事件表中事件的插入顺序在序号 {k} 处与日志顺序不同", agg, ver)
 
-    def _failure(self, q: Query, seq: int | None, kind: str, message: str, aggregate: str | None = None,
+    def _failure(self, q: Query, seq: int | None, kind: DamageKind, message: str, aggregate: str | None = None,
                  version: int | None = None) -> Failure:
         case, label = _describe(self.t, q, aggregate)
         return Failure(seq=seq, kind=kind, description=KINDS[kind], message=message, aggregate_id=aggregate,

@@ -15,7 +15,7 @@ State directory::
                                           that the operator's history was rewritten
 
 Sources: the ledger's database (``--db``) or its HTTP API (``--from-api``: ``GET
-/api/integrity/checkpoint``, ``/api/integrity/consistency?old=M&new=N`` and, on first use,
+/api/integrity/checkpoint``, ``/api/integrity/consistency?first=M&second=N`` and, on first use,
 ``/api/integrity/verifier-key``, with a bearer token).
 """
 
@@ -35,9 +35,10 @@ import msgspec
 from ledger.codec import UNREADABLE
 from ledger.errors import ConfigError, LedgerError
 from ledger.integrity import merkle, note
-from ledger.integrity.proofs import ConsistencyProof
+from schemas.integrity import WitnessResult
+from schemas.proofs import ConsistencyProof
 
-__all__ = ["ApiSource", "DatabaseSource", "Source", "WitnessResult", "witness"]
+__all__ = ["ApiSource", "DatabaseSource", "Source", "witness"]
 
 
 class Source(Protocol):
@@ -47,25 +48,11 @@ class Source(Protocol):
         """The newest signed checkpoint note."""
         ...
 
-    def consistency(self, old: int, new: int) -> ConsistencyProof: ...
+    def consistency(self, first: int, second: int) -> ConsistencyProof: ...
 
     def verifier_key(self) -> str:
         """The log's verifier key, asked only when the state directory has none yet."""
         ...
-
-
-class WitnessResult(msgspec.Struct, frozen=True, kw_only=True):
-    accepted: bool
-    first: bool
-    """This was the first checkpoint the witness saw."""
-    origin: str | None
-    tree_size: int | None
-    root: str | None
-    previous_size: int | None
-    previous_root: str | None
-    message: str
-    evidence: str | None = None
-    """Where a refused checkpoint was kept."""
 
 
 class DatabaseSource:
@@ -89,8 +76,8 @@ class DatabaseSource:
             raise ConfigError("账本还没有签发过检查点，且本机没有签名密钥", code="no_checkpoint")
         return latest.note
 
-    def consistency(self, old: int, new: int) -> ConsistencyProof:
-        return self.proofs.consistency(old, new)
+    def consistency(self, first: int, second: int) -> ConsistencyProof:
+        return self.proofs.consistency(first, second)
 
     def verifier_key(self) -> str:
         return self.checkpoints.verifier_key()
@@ -129,9 +116,10 @@ class ApiSource:
     def checkpoint(self) -> str:
         return self._get("checkpoint").decode("utf-8")
 
-    def consistency(self, old: int, new: int) -> ConsistencyProof:
+    def consistency(self, first: int, second: int) -> ConsistencyProof:
         try:
-            return msgspec.json.decode(self._get("consistency", {"old": old, "new": new}), type=ConsistencyProof)
+            answer = self._get("consistency", {"first": first, "second": second})
+            return msgspec.json.decode(answer, type=ConsistencyProof)
         except UNREADABLE as exc:
             raise LedgerError(f"账本接口返回的一致性证明格式不对：{exc}", code="api_error") from None
 
@@ -240,13 +228,13 @@ def witness(state: Path, source: Source, verifier_key: str | None = None) -> Wit
         store.accept(checkpoint, text)
         return accepted(f"接受大小为 {checkpoint.size} 的检查点（此前见证的是空树）")
     proof = source.consistency(previous.size, checkpoint.size)
-    if (proof.old_size, proof.new_size) != (previous.size, checkpoint.size):
+    if (proof.first, proof.second) != (previous.size, checkpoint.size):
         return refuse(
-            f"拒绝：日志给出的一致性证明是 {proof.old_size}→{proof.new_size}，而不是所要的 "
+            f"拒绝：日志给出的一致性证明是 {proof.first}→{proof.second}，而不是所要的 "
             f"{previous.size}→{checkpoint.size}", checkpoint,
         )
     try:
-        path = [bytes.fromhex(h) for h in proof.path]
+        path = [bytes.fromhex(h) for h in proof.consistency_path]
         merkle.verify_consistency(previous.size, checkpoint.size, previous.root, checkpoint.root, path)
     except (ValueError, merkle.ProofError) as exc:
         return refuse(

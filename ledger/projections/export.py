@@ -133,9 +133,10 @@ def indicator_sections(report: IndicatorReport) -> list[Section]:
     )
     resolve = Section(
         "化解与回访",
-        ["单位", "矛盾纠纷化解率", "调处化解率", "包案化解率", "回访联系成功率", "回访不满意（件）"],
+        ["单位", "矛盾纠纷化解率", "调处化解率", "包案化解率", "接访化解率", "接访按期办理中（件）", "回访联系成功率",
+         "回访不满意（件）"],
         [[u.name if u.unit == "*" else f"{u.name}（{u.unit}）", u.disputes, u.disputes_mediated, u.leader_cases,
-          u.follow_up, u.follow_up_unsatisfied] for u in rows],
+          u.reception_resolution, u.reception_open_in_time, u.follow_up, u.follow_up_unsatisfied] for u in rows],
     )
     timing = Section(
         "期限分项",
@@ -155,7 +156,7 @@ def indicator_sections(report: IndicatorReport) -> list[Section]:
                       [[b.batch, b.name, b.listed_on, b.resolution] for b in report.backlog])
     plugin = Section(
         "规则插件指标", ["插件", "指标", "单位", "比率", "目标", "依据"],
-        [[p.plugin, p.label, p.unit or "全部", p.ratio, f"{p.target_percent}%" if p.target_percent is not None else "—",
+        [[p.plugin, p.label, p.unit or (f"适用单位：{'、'.join(p.scope)}" if p.scope else "全部"), p.ratio, f"{p.target_percent}%" if p.target_percent is not None else "—",
           p.basis] for p in [*report.plugin, *(p for u in report.units for p in u.plugin)]],
     )
     return [four, resolve, timing, incidents, receptions, backlog, plugin]
@@ -165,14 +166,15 @@ def accountability_sections(report: AccountabilityReport) -> list[Section]:
     units = Section(
         "单位",
         ["单位", "经办件数", "转送超期", "受理超期", "办理超期", "督办答复超期", "推诿", "不满意", "三函一单答复超期",
-         "问责决定", "补录"],
+         "问责决定", "补录", "身份信息查阅（次）"],
         [[f"{u.name}（{u.unit}）", u.handled, u.late_routing, u.late_acceptance, u.late_decisions, u.supervision_late,
-          u.bounced, u.unsatisfied, u.recommendations_late, len(u.decisions), u.backfill] for u in report.units],
+          u.bounced, u.unsatisfied, u.recommendations_late, len(u.decisions), u.backfill, len(u.identity_reads)]
+         for u in report.units],
     )
     officials = Section(
-        "干部", ["干部", "姓名", "单位", "经办件数", "受理超期", "办理超期", "问责决定", "补录"],
-        [[o.official, o.name, o.unit, o.handled, o.late_acceptance, o.late_decisions, len(o.decisions), o.backfill]
-         for o in report.officials],
+        "干部", ["干部", "姓名", "单位", "经办件数", "受理超期", "办理超期", "问责决定", "补录", "身份信息查阅（次）"],
+        [[o.official, o.name, o.unit, o.handled, o.late_acceptance, o.late_decisions, len(o.decisions), o.backfill,
+          len(o.identity_reads)] for o in report.officials],
     )
     late = Section(
         "超期明细", ["单位", "案件", "期限", "到期", "完成", "超期天数", "经办人"],
@@ -203,11 +205,21 @@ def accountability_sections(report: AccountabilityReport) -> list[Section]:
         [[u.unit, e.seq, e.key, e.name, e.actor, e.occurred_at, e.recorded_at, round(e.hours / 24, 1)]
          for u in report.units for e in u.backfill_entries],
     )
+    reads = Section(
+        "身份信息查阅（谁、何时、因哪件案件、为何读取了信访人身份信息）", ["单位", "干部", "日期", "信访人", "案件", "用途", "记录"],
+        [[u.unit, r.official, r.day, r.ref, r.case or "—", r.purpose or "未说明", r.read]
+         for u in report.units for r in u.identity_reads],
+    )
     findings = Section(
         "规则插件的问责建议", ["单位", "建议", "事由", "案件", "依据", "插件"],
         [[f.unit, f.recommendation, f.grounds, f.cases, f.basis, f.plugin] for f in report.findings],
     )
-    return [units, officials, late, supervision, bounces, letters, decisions, backfill, findings]
+    migrations = Section(
+        "历史数据迁移（其截止时间前的记录不计补录）", ["迁移", "来源系统", "截止时间", "预计条数", "已导入", "声明人", "单位", "声明日期"],
+        [[m.migration, m.source, m.cutoff, m.expected, m.imported, m.declared_by, m.unit, m.declared_on]
+         for m in report.migrations],
+    )
+    return [units, officials, late, supervision, bounces, letters, decisions, backfill, reads, migrations, findings]
 
 
 def case_lists(report: Any) -> Section:

@@ -27,9 +27,11 @@ from typing import Any
 
 import msgspec
 
+from ledger.clocks import seen_on
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
-from ledger.facts import fold_facts, owner, parse_period
+from ledger.clocks import owner
+from ledger.facts import EXCLUDED_FROM_RATES, fold_facts, parse_period
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -47,10 +49,12 @@ from schemas.reports import (
     Damage,
     Deadline,
     DecisionItem,
+    IdentityReadItem,
     IncidentCount,
     IndicatorReport,
     LateClock,
     LetterItem,
+    MigrationItem,
     OfficialAccountability,
     Parameters,
     PluginIndicator,
@@ -80,7 +84,6 @@ OFFICIAL_STEP = {"accept": ("accept", "refuse"), "decide": ("decide",), "review_
 
 SATISFIED = frozenset({"满意", "基本满意"})
 EXPIRED = "超期未评价"
-LITIGATION = "涉法涉诉"
 
 
 EARLIEST = date(2000, 1, 1)
@@ -115,7 +118,10 @@ class Inputs:
     """What a report is asked for.
 
     ``withheld``: case numbers to leave out for whoever reads the report, besides the 检举
-    cases against ``unit`` (the HTTP API passes the 检举 cases its caller may not see).
+    cases against ``unit`` (the access policy gives the 检举 cases its reader may not see);
+    ``withhold_accusations``: leave out every 检举 case naming whom it accuses — a document
+    for everyone, such as a signed appraisal, lists none. ``today``: the day it is asked on (the
+    server's day when None); without ``as_of``, a period not yet over is read on that day.
     """
 
     period: Period
@@ -123,6 +129,8 @@ class Inputs:
     unit: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
     withheld: frozenset[str] = frozenset()
+    withhold_accusations: bool = False
+    today: date | None = None
 
     def __post_init__(self) -> None:
         floor = int(BACKFILL_FLOOR.total_seconds() // 3600)
@@ -132,10 +140,12 @@ class Inputs:
             raise InvalidInput("推诿阈值（转办次数）至少为 1", code="bad_threshold")
 
     def reference_day(self, report: str, today: date | None = None) -> date:
-        as_of_day = self.as_of.astimezone(CHINA).date() if self.as_of is not None else None
-        if report == "board":
-            return as_of_day or today or datetime.now(CHINA).date()
-        return min(self.period.end, as_of_day) if as_of_day is not None else self.period.end
+        """The day clocks are read on: what was known (``as_of``'s day, else today), and for a
+        period report no later than the period's last day — mid-period, overdue is counted to
+        the day known, not to the period's end."""
+        known = (self.as_of.astimezone(CHINA).date() if self.as_of is not None else None) or today or self.today \
+            or datetime.now(CHINA).date()
+        return known if report == "board" else min(self.period.end, known)
 
 
 def ratio(hits: Iterable[str], total: Iterable[str]) -> Ratio:
@@ -202,7 +212,8 @@ class Reading:
                     incident=e.incident, kind=e.kind, level=e.level, persons=e.persons, township=e.township,
                     occurred_on=record.day, case=e.case, note=e.note))
         self._accused_if = self._chain(inputs.unit)
-        accused = {f.case.number for f in state.cases.values() if self.hidden_from(f.case)} if self._accused_if else set()
+        accused = {f.case.number for f in state.cases.values()
+                   if (inputs.withhold_accusations and f.case.accused) or self.hidden_from(f.case)}
         self.hidden: frozenset[str] = frozenset(inputs.withheld | accused)
         """Cases left out of the report, and out of every list of cases in it (C22 art 30 ¶3)."""
         self.cases = sorted(
@@ -217,24 +228,20 @@ class Reading:
         return day if day is not None and day <= self.end else None
 
     def clocks(self, facts: CaseFacts) -> list[Clock]:
-        """The case's clocks read on the reference day: a stop after it does not count yet."""
+        """The case's clocks read on the reference day (:func:`ledger.clocks.seen_on`)."""
         number = facts.case.number
         found = self._clocks.get(number)
         if found is None:
-            found = []
-            for clock in self.rules.clocks(facts.case, self.reference):
-                stopped = clock.stopped_on if clock.stopped_on is not None and clock.stopped_on <= self.reference else None
-                late = max(0, ((stopped or self.reference) - clock.due).days)
-                if stopped != clock.stopped_on or late != clock.days_late:
-                    clock = msgspec.structs.replace(clock, stopped_on=stopped, days_late=late)
-                found.append(clock)
-            self._clocks[number] = found
+            found = self._clocks[number] = [
+                seen_on(clock, self.reference) for clock in self.rules.clocks(facts.case, self.reference, units=self.units)
+            ]
         return found
 
     def flags(self, case: Case) -> list[str]:
         found = self._flags.get(case.number)
         if found is None:
-            found = self._flags[case.number] = self.rules.flags(case, self.incidents.get(case.number, ()))
+            found = self._flags[case.number] = self.rules.flags(case, self.incidents.get(case.number, ()),
+                                                                units=self.units)
         return found
 
     def unit_name(self, code: str) -> str:
@@ -294,6 +301,12 @@ def bucket(clock: Clock, reference: date) -> str:
 
 def _missed(clock: Clock) -> bool:
     return clock.days_late > 0
+
+
+def within_limits(clocks: list[Clock]) -> bool:
+    """按期办理中: a statutory clock still running and none missed, on the reference day."""
+    duty = [c for c in clocks if c.kind == "duty"]
+    return any(c.stopped_on is None for c in duty) and not any(_missed(c) for c in duty)
 
 
 class Groups:
@@ -379,7 +392,7 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
         case = facts.case
         number = case.number
         unit = facts.unit
-        excluded = LITIGATION in reading.flags(case)
+        excluded = EXCLUDED_FROM_RATES in reading.flags(case)
         for clock in reading.clocks(facts):
             if clock.due not in period:
                 continue
@@ -401,6 +414,12 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
             g.add("repeat", case.home_township, number, case.repeat_of is not None)
         if facts.leader_on is not None and facts.leader_on in period:
             g.add("leader_cases", unit, number, reading.by_end(case.concluded_on) is not None)
+        if case.reception is not None and case.received_on in period:
+            concluded = reading.by_end(case.concluded_on) is not None
+            if not concluded and within_limits(reading.clocks(facts)):
+                g.add("reception_open_in_time", unit, number)
+            else:
+                g.add("reception_resolution", unit, number, concluded)
         visits = [v for v in facts.follow_ups if v.day in period]
         if visits:
             g.add("follow_up", unit, number, any(v.reached for v in visits))
@@ -433,7 +452,7 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
         by_unit[indicator.unit].append(PluginIndicator(
             key=indicator.key, label=indicator.label, unit=indicator.unit,
             ratio=count_ratio(indicator.numerator, indicator.denominator), basis=indicator.basis,
-            plugin=indicator.plugin, target_percent=indicator.target_percent,
+            plugin=indicator.plugin, target_percent=indicator.target_percent, scope=indicator.scope,
         ))
 
     def row(unit: str) -> UnitIndicators:
@@ -448,6 +467,8 @@ def indicators(reading: Reading, basis: Basis, plugin: list[Indicator]) -> Indic
             conclusion=_hits(g.get("conclusion", unit)),
             repeat=_hits(g.get("repeat", unit)),
             leader_cases=_hits(g.get("leader_cases", unit)),
+            reception_resolution=_hits(g.get("reception_resolution", unit)),
+            reception_open_in_time=tally(k for k, _ in g.get("reception_open_in_time", unit)),
             disputes=_hits(g.get("disputes", unit)),
             disputes_mediated=_hits(g.get("disputes_mediated", unit)),
             follow_up=_hits(g.get("follow_up", unit)),
@@ -592,6 +613,20 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             official_decisions[e.official].append(item)
             officials.add("decisions", e.official, e.decision)
 
+    reads: dict[str, list[IdentityReadItem]] = defaultdict(list)
+    official_reads: dict[str, list[IdentityReadItem]] = defaultdict(list)
+    for record in reading.records["identity_read"]:
+        e = record.event
+        assert isinstance(e, ev.IdentityRead)
+        if record.day not in period or (e.case is not None and e.case in reading.hidden):
+            continue
+        read = IdentityReadItem(read=e.read, ref=e.ref, case=e.case, purpose=e.purpose, day=record.day,
+                                official=record.actor, unit=record.unit)
+        if only is None or record.unit == only:
+            reads[record.unit].append(read)
+            official_reads[record.actor].append(read)
+            official_units.setdefault(record.actor, record.unit)
+
     entries: dict[str, list[BackfillEntry]] = defaultdict(list)
     official_entries: dict[str, list[BackfillEntry]] = defaultdict(list)
     for late in reading.late_entries():
@@ -612,7 +647,7 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
         """Late entries ÷ all entries; the cases (or records) the late ones are about."""
         return msgspec.structs.replace(count_ratio(len(found), total), cases=sorted({e.key for e in found}))
 
-    units = sorted((g.units() | set(entries) | set(letters) | set(bounces) | set(supervision)) - {"*"})
+    units = sorted((g.units() | set(entries) | set(letters) | set(bounces) | set(supervision) | set(reads)) - {"*"})
     if only is not None:
         units = [u for u in units if u == only]
     unit_rows = [
@@ -633,10 +668,11 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             decisions=sorted(decisions.get(unit, []), key=lambda d: (d.decided_on, d.decision)),
             backfill=backfill(entries.get(unit, []), activity_units.get(unit, 0)),
             backfill_entries=entries.get(unit, []),
+            identity_reads=sorted(reads.get(unit, []), key=lambda r: (r.day, r.read)),
         )
         for unit in units
     ]
-    official_codes = sorted(officials.units() | set(official_entries))
+    official_codes = sorted(officials.units() | set(official_entries) | set(official_reads))
     official_rows = []
     for code in official_codes:
         registered = reading.officials.get(code)
@@ -652,11 +688,21 @@ def accountability(reading: Reading, basis: Basis, findings: list[Finding]) -> A
             decisions=sorted(official_decisions.get(code, []), key=lambda d: (d.decided_on, d.decision)),
             backfill=backfill(official_entries.get(code, []), activity_actors.get(code, 0)),
             backfill_entries=official_entries.get(code, []),
+            identity_reads=sorted(official_reads.get(code, []), key=lambda r: (r.day, r.read)),
         ))
     kept = [f if not reading.hidden or reading.hidden.isdisjoint(f.cases) else
             msgspec.structs.replace(f, cases=reading.shown(f.cases))
             for f in findings if only is None or f.unit == only]
-    return AccountabilityReport(basis=basis, units=unit_rows, officials=official_rows, findings=kept)
+    migrations = []
+    for record in reading.records["migration"]:
+        e = record.event
+        assert isinstance(e, ev.MigrationDeclared)
+        if record.day <= reading.end:
+            migrations.append(MigrationItem(migration=e.migration, source=e.source, cutoff=e.cutoff, expected=e.expected,
+                                            imported=record.imported, declared_on=record.day, declared_by=record.actor,
+                                            unit=record.unit, note=e.note))
+    return AccountabilityReport(basis=basis, units=unit_rows, officials=official_rows, findings=kept,
+                                migrations=migrations)
 
 
 # ── Plugins ──────────────────────────────────────────────────────────────────
@@ -708,7 +754,8 @@ class Snapshot:
         """The period's facts for the plugins, when an active plugin computes something for ``report``."""
         if not wants_facts(self.rules, report):
             return
-        self.facts = fold_facts(self.projector.reader, self.rules, self.inputs.period, as_of=self.inputs.as_of)
+        self.facts = fold_facts(self.projector.reader, self.rules, self.inputs.period, as_of=self.inputs.as_of,
+                                today=self.inputs.today)
         if self.facts.tree_size != self.size:
             raise Conflict(
                 f"插件事实取自 {self.facts.tree_size} 条事件，报告取自 {self.size} 条：计算期间账本写入了新事件，"
@@ -746,7 +793,3 @@ def make_report(projector: Projector, name: str, inputs: Inputs,
         raise InvalidInput(f"没有名为 {name} 的报告；可用：{'、'.join(REPORTS)}", code="unknown_report")
     return Snapshot(projector, inputs, plugins_for=name, advance=advance).report(name)
 
-
-def encode(report: msgspec.Struct) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace — the same inputs give the same bytes."""
-    return msgspec.json.encode(report, order="sorted")

@@ -8,6 +8,11 @@ zero in memory — both go through the same fold, so they agree (property-tested
 Replay decodes each stored event once with msgspec and feeds it to the folds that are
 behind; rows are written in batches (one transaction per ``flush_every`` events, with
 the positions), never per event.
+
+:meth:`Projector.sync` is what every read calls first: it reads only the events recorded since
+the stored positions, loads only the rows those events touch, and writes them back with the
+positions — so keeping the read model current costs what is new, not what is there. It also
+keeps the rows the active rule set derives (deadlines, flags: :mod:`ledger.projections.derived`).
 """
 
 from __future__ import annotations
@@ -27,14 +32,23 @@ from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure
 from ledger.integrity.merkle import CompactRange, leaf_hash
 from ledger.integrity.proofs import Proofs
+from ledger.projections import rows
+from ledger.projections.derived import derive_rows
 from ledger.projections.state import PROJECTIONS, CaseFacts, Fold, Late, RecordFacts, State
 from ledger.projections.tables import StalePosition, Tables, tables_for
 from ledger.rules import RuleSet
 from ledger.store.leaves import decode_leaf, parse_recorded_at
+from schemas.events import EVENTS_BY_NAME
 from schemas.reports import Damage
 
-VERSIONS: dict[str, int] = {"cases": 2, "records": 1, "backfill": 1}
+VERSIONS: dict[str, int] = {"cases": 3, "records": 2, "backfill": 2}
 """Bump a projection's version when its rows change shape: it is rebuilt on next use."""
+DERIVED_VERSION = 1
+"""Version of the rows a rule set derives (deadlines, flags); bump when their shape changes."""
+SYNC_BATCH = 20_000
+"""Events folded per transaction when catching up incrementally."""
+FULL_LOAD_AFTER = 200_000
+"""Behind by more than this, catching up loads the whole state instead of the rows touched."""
 
 Advance = Callable[[int], None]
 
@@ -42,6 +56,27 @@ _encode = msgspec.json.Encoder().encode
 _case_decoder = msgspec.json.Decoder(CaseFacts)
 _record_decoder = msgspec.json.Decoder(RecordFacts)
 _late_decoder = msgspec.json.Decoder(Late)
+
+
+class _EventHead(msgspec.Struct):
+    type: str
+    case: str | None = None
+
+
+class _Head(msgspec.Struct):
+    """What catching up needs to know of an event before folding it: whose it is, and the migration it
+    belongs to (whose declaration the fold reads)."""
+
+    originator_id: UUID
+    event: _EventHead
+    migration: str | None = None
+
+    @property
+    def aggregate(self) -> str:
+        return EVENTS_BY_NAME[self.event.type].aggregate
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
 
 
 FREEZE_AFTER = 50_000
@@ -126,12 +161,13 @@ class Projector:
 
     # ── folding ──────────────────────────────────────────────────────────────
 
-    def _feed(self, step: Fold, start: int, stop: int, advance: Advance | None) -> Iterator[int]:
-        """Fold events ``[start, stop)``; yields the position after each page."""
+    def _feed(self, step: Fold, start: int, stop: int, advance: Advance | None,
+              pages: list[list[Any]] | None = None) -> Iterator[int]:
+        """Fold events ``[start, stop)`` (read here, or given as ``pages``); yields the position after each page."""
         decode = envelope_decoder.decode
         expected = start
         with _no_gc(stop - start):
-            for page in self.tables.events(start, stop):
+            for page in self.tables.events(start, stop) if pages is None else pages:
                 if page[0][0] != expected or page[-1][0] != expected + len(page) - 1:
                     missing = next((expected + i for i, row in enumerate(page) if row[0] != expected + i), expected)
                     raise IntegrityFailure(f"日志序号 {missing} 的事件缺失", code="missing_event", seq=missing)
@@ -221,18 +257,20 @@ class Projector:
         row = stored.get(name)
         return row is None or row[1] != VERSIONS[name]
 
-    def _reset(self, names: list[str]) -> None:
-        self.tables.reset(names, VERSIONS)
-
-    def load(self) -> tuple[State, dict[str, int]]:
-        """The persisted state and each projection's position; stale projections start again at 0."""
+    def _positions(self) -> dict[str, int]:
+        """Each fact projection's position; stale ones are emptied and start again at 0."""
         stored = self.tables.positions()
         stale = [name for name in PROJECTIONS if self._stale(name, stored)]
         if stale:
-            self._reset(stale)
+            self.tables.reset(stale, VERSIONS)
             stored = self.tables.positions()
+        return {name: stored[name][0] for name in PROJECTIONS}
+
+    def load(self) -> tuple[State, dict[str, int]]:
+        """The persisted state and each projection's position; stale projections start again at 0."""
+        positions = self._positions()
         state = State()
-        with _no_gc(max(position for position, _ in stored.values())):
+        with _no_gc(max(positions.values())):
             for body in self.tables.bodies("proj_cases"):
                 facts = _case_decoder.decode(body)
                 state.cases[facts.case.id.int] = facts
@@ -244,22 +282,69 @@ class Projector:
                 state.late[late.seq] = late
             for actor, unit, day, events in self.tables.activity():
                 state.activity[(actor, unit, date.fromisoformat(day))] = int(events)
-        return state, {name: stored[name][0] for name in PROJECTIONS}
+        return state, positions
 
     def catch_up(self, advance: Advance | None = None, stop: int | None = None) -> State:
-        """Bring every projection to the end of the log (or ``stop``) and return the state there."""
+        """Bring every projection to the end of the log (or ``stop``) and return the whole state there."""
         for _ in range(10):
             state, positions = self.load()
             try:
                 self._advance(state, positions, self.tree_size() if stop is None else stop, advance)
             except StalePosition:
                 continue  # someone else caught up meanwhile: start from what they wrote
+            self.derive(state.size)
             return state
         raise StalePosition("projections keep moving under us")
 
+    def sync(self) -> int:
+        """Bring the read model at least to the end of the log as it is now, reading only what is new.
+
+        One query when nothing is new. Otherwise the new events are folded into the rows they
+        touch, loaded by id, in transactions of :data:`SYNC_BATCH` events; far behind (a first
+        start on a large log), the whole state is loaded once instead. Another process catching
+        up at the same time only moves the positions forward, so this ends once they pass the
+        end seen on entry, whoever moved them. Returns that end.
+        """
+        target = self.tree_size()
+        for _ in range(50):
+            positions = self._positions()
+            try:
+                if target - min(positions.values()) > FULL_LOAD_AFTER:
+                    self.catch_up(stop=target)
+                    return target
+                while (start := min(positions.values())) < target:
+                    stop = min(target, start + SYNC_BATCH)
+                    pages = list(self.tables.events(start, stop))
+                    state = self._touched_state(pages)
+                    self._advance(state, positions, stop, None, pages=pages)
+                self.derive(target)
+                return target
+            except StalePosition:
+                continue
+        raise StalePosition("projections keep moving under us")
+
+    def _touched_state(self, pages: list[list[Any]]) -> State:
+        """A state holding only the stored rows of the aggregates these events touch."""
+        case_ids: list[str] = []
+        record_ids: list[str] = []
+        for page in pages:
+            for _, data in page:
+                head = _head_decoder.decode(data)
+                (case_ids if head.aggregate == "case" else record_ids).append(str(head.originator_id))
+                if head.migration is not None:
+                    record_ids.append(str(aggregate_id("migration", head.migration)))
+        state = State()
+        for body in self.tables.bodies("proj_cases", sorted(set(case_ids))):
+            facts = _case_decoder.decode(body)
+            state.cases[facts.case.id.int] = facts
+        for body in self.tables.bodies("proj_records", sorted(set(record_ids))):
+            record = _record_decoder.decode(body)
+            state.records[aggregate_id(record.kind, record.key).int] = record
+        return state
+
     def rebuild(self, names: list[str] | None = None, advance: Advance | None = None) -> State:
         """Empty the named projections (all by default) and fold them again from zero."""
-        self._reset(list(names or PROJECTIONS))
+        self.tables.reset(list(names or PROJECTIONS), VERSIONS)
         return self.catch_up(advance)
 
     def state(self, size: int | None = None, advance: Advance | None = None) -> State:
@@ -271,7 +356,12 @@ class Projector:
             raise IntegrityFailure(f"日志只有 {end} 条事件，没有前 {size} 条", code="short_log")
         return self.replay(size, advance)
 
-    def _advance(self, state: State, positions: dict[str, int], stop: int, advance: Advance | None) -> None:
+    def _advance(self, state: State, positions: dict[str, int], stop: int, advance: Advance | None,
+                 pages: list[list[Any]] | None = None) -> None:
+        """Fold ``[min(positions), stop)`` into ``state``, each projection from its own position, and write.
+
+        ``pages``: those events already read (incremental catch-up); else they are read here.
+        """
         if max(positions.values()) > stop:
             raise IntegrityFailure(
                 f"投影已处理 {max(positions.values())} 条事件，而日志只有 {stop} 条：日志被截短？请核验账本",
@@ -283,7 +373,8 @@ class Projector:
             fold = Fold(state, tuple(n for n in PROJECTIONS if positions[n] <= position))
             boundary = min([p for p in starts if p > position] + [stop])
             written = position
-            for reached in self._feed(fold, position, boundary, advance):
+            source = _slice(pages, position, boundary) if pages is not None else None
+            for reached in self._feed(fold, position, boundary, advance, source):
                 if reached - written >= self.flush_every or reached == boundary:
                     self._flush(state, fold, positions, reached)
                     written = reached
@@ -292,31 +383,78 @@ class Projector:
 
     def _flush(self, state: State, fold: Fold, positions: dict[str, int], reached: int) -> None:
         writes: dict[str, list[Any]] = {}
+        deletes: dict[str, tuple[tuple[str, ...], list[Any]]] = {}
         if fold.fold_cases:
-            writes["proj_cases"] = [self._case_row(state.cases[oid]) for oid in sorted(fold.touched_cases)]
+            touched = [state.cases[oid] for oid in sorted(fold.touched_cases)]
+            writes.update(rows.case_rows(touched))
+            deletes["proj_case_units"] = (("case_id",), [(str(f.case.id),) for f in touched])
         if fold.fold_records:
-            writes["proj_records"] = [self._record_row(oid, state.records[oid]) for oid in sorted(fold.touched_records)]
+            touched_records = [(oid, state.records[oid]) for oid in sorted(fold.touched_records)]
+            writes.update(rows.record_rows(touched_records, state, self.tables.unit_paths))
         if fold.fold_backfill:
-            writes["proj_backfill"] = [_late_row(late) for late in fold.new_late]
+            writes["proj_backfill"] = [rows.late_row(late) for late in fold.new_late]
             writes["proj_activity"] = [
-                (actor, unit, day.isoformat(), count) for (actor, unit, day), count in sorted(state.activity.items())
-            ] if fold.activity_touched else []
-        self.tables.commit({name: (positions[name], reached) for name in fold.parts}, writes)
+                (actor, unit, day.isoformat(), count) for (actor, unit, day), count in sorted(fold.activity_delta.items())
+            ]
+        self.tables.commit({name: (positions[name], reached) for name in fold.parts}, writes, deletes)
         for name in fold.parts:
             positions[name] = reached
         fold.written()
 
-    @staticmethod
-    def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
-        case = facts.case
-        return (
-            str(case.id), case.number, case.stage, case.current_unit, case.leader, case.received_on.isoformat(),
-            ",".join(case.flags), case.version, _encode(facts),
-        )
+    # ── rows a rule set derives ──────────────────────────────────────────────
 
-    @staticmethod
-    def _record_row(oid: int, record: RecordFacts) -> tuple[Any, ...]:
-        return (str(UUID(int=oid)), record.kind, record.key, record.day.isoformat(), record.unit, _encode(record))
+    @property
+    def derived_name(self) -> str:
+        return f"derived:{self.rules.fingerprint}"
+
+    def derive(self, stop: int) -> None:
+        """Bring this rule set's derived rows (deadlines, flags) to ``stop``, from the fact rows.
+
+        The cases touched since the derived position are read again from ``proj_cases`` (the
+        facts are already at ``stop``) with the incidents recorded on them, and their rows are
+        written anew; a rule set seen for the first time derives every case.
+        """
+        name = self.derived_name
+        stored = self.tables.positions().get(name)
+        if stored is None or stored[1] != DERIVED_VERSION:
+            self.tables.reset_derived(name, self.rules.fingerprint, DERIVED_VERSION)
+            start = 0
+        else:
+            start = stored[0]
+        if start >= stop:
+            return
+        if start == 0:
+            bodies = self.tables.bodies("proj_cases")
+        else:
+            bodies = self.tables.bodies("proj_cases", sorted(self._cases_touched(start, stop)))
+        derived = derive_rows(self.rules, [_case_decoder.decode(b) for b in bodies], self._incidents_of,
+                              StoredUnits(self.tables))
+        self.tables.commit({name: (start, stop)}, derived.writes, derived.deletes)
+
+    def _cases_touched(self, start: int, stop: int) -> set[str]:
+        """Ids of the cases whose derived rows events ``[start, stop)`` may change."""
+        touched: set[str] = set()
+        numbers: set[str] = set()
+        for page in self.tables.events(start, stop):
+            for _, data in page:
+                head = _head_decoder.decode(data)
+                if head.aggregate == "case":
+                    touched.add(str(head.originator_id))
+                elif (number := getattr(head.event, "case", None)) and head.aggregate == "incident":
+                    numbers.add(number)
+        touched.update(str(aggregate_id("case", n)) for n in numbers)
+        return touched
+
+    def _incidents_of(self, numbers: list[str]) -> dict[str, list[Any]]:
+        """The incident records naming each of these cases."""
+        found: dict[str, list[Any]] = {}
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start : start + 500]
+            for number, body in self.tables.query(
+                f"SELECT case_number, body FROM {{proj_records}} WHERE kind = 'incident' "
+                f"AND case_number IN ({', '.join('?' * len(chunk))})", chunk):
+                found.setdefault(number, []).append(_record_decoder.decode(bytes(body)))
+        return found
 
     # ── following the log ────────────────────────────────────────────────────
 
@@ -334,9 +472,21 @@ class Projector:
             self.tables.wait(interval)
 
 
-def _late_row(late: Late) -> tuple[Any, ...]:
-    hours = int((late.recorded_at - late.occurred_at).total_seconds() // 3600)
-    return (
-        late.seq, late.aggregate_id, late.kind, late.key, late.type, late.actor, late.unit,
-        late.occurred_at.isoformat(), late.recorded_at.isoformat(), hours, _encode(late),
-    )
+
+class StoredUnits:
+    """The unit tree as the fact rows hold it (code → parent), read once: what places a case for the rules."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._parents = {code: parent for code, parent in tables.query("SELECT code, parent FROM {proj_units}")}
+
+    def get(self, code: str, /) -> _Placed | None:
+        return _Placed(self._parents[code]) if code in self._parents else None
+
+
+class _Placed(msgspec.Struct, frozen=True):
+    parent: str | None
+
+
+def _slice(pages: list[list[Any]], start: int, stop: int) -> list[list[Any]]:
+    """The rows of ``pages`` with ``start <= seq < stop``."""
+    return [part for page in pages if (part := [row for row in page if start <= row[0] < stop])]

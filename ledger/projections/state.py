@@ -10,7 +10,12 @@ Three parts, each a projection with its own position (see :mod:`ledger.projectio
   decisions, receptions, backlog batches, disputes, incidents), its creating event and
   the days its follow-ups happened;
 - ``backfill``: entries recorded long after they happened (补录), and how many entries
-  each actor and unit recorded per business day (the denominator of the 补录 rate).
+  each actor and unit recorded per business day (the denominator of the 补录 rate). Every
+  entry counts — imports included — except the history of a declared migration: entries
+  carrying a migration (``Envelope.migration``) dated before its cut-off.
+
+A migrated step is charged to its original actor (``Envelope.original_actor``, as the source
+system states it), not to the operator who imported it.
 
 The fold is deterministic and depends on the events only (not on rules, not on the
 clock), so a state folded incrementally equals one folded from zero, and the state of
@@ -26,6 +31,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.domain.case import CHINA, Case, evolve
+from ledger.domain.ids import aggregate_id
 from ledger.domain.records import _mark, key_of
 from schemas import events as ev
 from schemas.events import AnyEvent, Envelope
@@ -106,18 +112,22 @@ class CaseFacts(msgspec.Struct, kw_only=True, gc=False):
         return self.case.current_unit or self.case.registered_by
 
 
+def who(envelope: Envelope) -> tuple[str, str]:
+    """Who did the step and for which unit: the source system's actor of a migrated step, else the recorder."""
+    source = envelope.original_actor
+    return (source.official, source.unit) if source is not None else (envelope.actor.id, envelope.actor.unit)
+
+
 def _actor_step(step: str) -> Callable[[CaseFacts, Envelope, date], None]:
     def record(facts: CaseFacts, envelope: Envelope, day: date) -> None:
-        actor = envelope.actor
-        facts.actions += (Action(step, actor.id, actor.unit, day, getattr(envelope.event, "to_unit", None)),)
+        facts.actions += (Action(step, *who(envelope), day, getattr(envelope.event, "to_unit", None)),)
 
     return record
 
 
 def _handed(facts: CaseFacts, envelope: Envelope, day: date) -> None:
-    actor = envelope.actor
     target = getattr(envelope.event, "to_unit", None)
-    facts.actions += (Action("route", actor.id, actor.unit, day, target),)
+    facts.actions += (Action("route", *who(envelope), day, target),)
     if target:
         facts.units += (target,)
 
@@ -125,8 +135,7 @@ def _handed(facts: CaseFacts, envelope: Envelope, day: date) -> None:
 def _reassigned(facts: CaseFacts, envelope: Envelope, day: date) -> None:
     e = envelope.event
     assert isinstance(e, ev.JurisdictionObjectionResolved)
-    actor = envelope.actor
-    facts.actions += (Action("objection_ruling", actor.id, actor.unit, day, e.to_unit),)
+    facts.actions += (Action("objection_ruling", *who(envelope), day, e.to_unit),)
     if e.ruling == "异议成立" and e.to_unit:
         facts.units += (e.to_unit,)
 
@@ -154,8 +163,7 @@ def _followed(facts: CaseFacts, envelope: Envelope, day: date) -> None:
 def _answered(facts: CaseFacts, envelope: Envelope, day: date) -> None:
     e = envelope.event
     assert isinstance(e, ev.SupervisionAnswered)
-    actor = envelope.actor
-    facts.actions += (Action("answer", actor.id, actor.unit, day, e.order),)
+    facts.actions += (Action("answer", *who(envelope), day, e.order),)
 
 
 CASE_EXTRAS: dict[type, Callable[[CaseFacts, Envelope, date], None]] = {
@@ -196,13 +204,15 @@ class RecordFacts(msgspec.Struct, kw_only=True, gc=False):
     event: AnyEvent  # type: ignore[valid-type]
     done: dict[str, date] = {}
     """Follow-up mark (event type, or ``BacklogCaseResolved:<case>``) → business day."""
+    imported: int = 0
+    """For a migration: the entries imported under it so far."""
 
 
 # ── 补录 ─────────────────────────────────────────────────────────────────────
 
 
 class Late(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    """An entry recorded at least :data:`BACKFILL_FLOOR` after it happened (imports excluded)."""
+    """An entry recorded at least :data:`BACKFILL_FLOOR` after it happened (a declared migration's history excluded)."""
 
     seq: int
     aggregate_id: str
@@ -217,7 +227,7 @@ class Late(msgspec.Struct, frozen=True, array_like=True, gc=False):
 
 
 Activity = dict[tuple[str, str, date], int]
-"""(actor, unit, business day) → entries recorded (imports excluded)."""
+"""(actor, unit, business day) → entries recorded (a declared migration's history excluded)."""
 
 
 # ── The whole state ──────────────────────────────────────────────────────────
@@ -255,7 +265,7 @@ class Fold:
     """Folds events into a :class:`State`, for the projections named in ``parts``.
 
     One call per event, with the three parts inlined: this is replay's inner loop. The
-    ``touched_*`` sets, ``new_late`` and ``activity_touched`` say what changed since the
+    ``touched_*`` sets, ``new_late`` and ``activity_delta`` say what changed since the
     runner last wrote the projections' rows.
     """
 
@@ -271,7 +281,9 @@ class Fold:
         self.touched_cases: set[int] = set()
         self.touched_records: set[int] = set()
         self.new_late: list[Late] = []
-        self.activity_touched = False
+        self.activity_delta: Activity = {}
+        """Entries counted since the rows were last written: added to the stored counts."""
+        self._migrations: dict[str, int] = {}
 
     def __call__(self, seq: int, envelope: Envelope) -> None:
         e = envelope.event
@@ -283,9 +295,7 @@ class Fold:
                 facts = self.cases.get(oid)
                 if facts is None:
                     case = evolve(None, envelope)
-                    actor = envelope.actor
-                    self.cases[oid] = CaseFacts(
-                        case=case, actions=(Action("register", actor.id, actor.unit, case.received_on),))
+                    self.cases[oid] = CaseFacts(case=case, actions=(Action("register", *who(envelope), case.received_on),))
                 else:
                     facts.case = evolve(facts.case, envelope)
                     extra = CASE_EXTRAS.get(type(e))
@@ -296,18 +306,22 @@ class Fold:
             oid = envelope.originator_id.int
             record = self.records.get(oid)
             if record is None:
-                actor = envelope.actor
-                self.records[oid] = RecordFacts(
-                    kind=e.aggregate, key=key_of(e), day=day, actor=actor.id, unit=actor.unit, event=e)
+                actor_id, unit = who(envelope)
+                self.records[oid] = RecordFacts(kind=e.aggregate, key=key_of(e), day=day, actor=actor_id, unit=unit, event=e)
             else:
                 record.done.setdefault(_mark(e), day)
             self.touched_records.add(oid)
-        if self.fold_backfill and envelope.batch is None:  # migrated history is not a back-dated entry
+        migration = self._migration(envelope.migration) if envelope.migration is not None else None
+        if migration is not None and self.fold_records:
+            migration.imported += 1
+            self.touched_records.add(self._migrations[envelope.migration])  # type: ignore[index]
+        if self.fold_backfill and not (migration is not None and occurred < migration.event.cutoff):
             actor = envelope.actor
             key = (actor.id, actor.unit, day)
             activity = self.activity
             activity[key] = activity.get(key, 0) + 1
-            self.activity_touched = True
+            delta = self.activity_delta
+            delta[key] = delta.get(key, 0) + 1
             if envelope.recorded_at - occurred >= BACKFILL_FLOOR:
                 record_key = key_of(e) if e.key_field is not None else None
                 late = Late(seq, str(envelope.originator_id), e.aggregate, record_key, type(e).__name__,
@@ -315,9 +329,17 @@ class Fold:
                 self.late[seq] = late
                 self.new_late.append(late)
 
+    def _migration(self, code: str) -> RecordFacts | None:
+        """The declared migration ``code`` (the records fold has always seen its declaration, which
+        comes first in the log; see :mod:`ledger.projections.runner`)."""
+        oid = self._migrations.get(code)
+        if oid is None:
+            oid = self._migrations[code] = aggregate_id("migration", code).int
+        return self.records.get(oid)
+
     def written(self) -> None:
         """The runner wrote everything that changed."""
         self.touched_cases.clear()
         self.touched_records.clear()
         self.new_late.clear()
-        self.activity_touched = False
+        self.activity_delta.clear()

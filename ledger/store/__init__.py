@@ -11,7 +11,7 @@ events' dense ``seq``, leaves and new tree nodes, and the command receipts passe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -45,6 +45,10 @@ class LedgerReader(Protocol):
 
     def leaf_at(self, originator_id: UUID | str, version: int) -> LeafRow | None: ...
 
+    def select_leaves_of(self, originator_id: UUID) -> list[LeafRow]:
+        """Every leaf of one aggregate, by version, in one query."""
+        ...
+
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
         """``(digest, result)`` stored for an already executed command."""
         ...
@@ -53,6 +57,7 @@ class LedgerReader(Protocol):
         """The receipts of those commands that were already executed, by command id, in one query."""
         ...
 
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of the given aggregates, ordered by aggregate then version."""
+    def select_events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The stored events of the given aggregates after the given version of each (0: all),
+        ordered by aggregate then version."""
         ...

@@ -21,14 +21,15 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, StoredEvent
 
+from ledger.canonical import canonical_json
 from ledger.codec import UNREADABLE
 from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
+from schemas.proofs import Leaf
 
 __all__ = [
     "APPEND_ONLY_TABLES",
     "ZERO_HASH",
     "Head",
-    "Leaf",
     "LeafRow",
     "NodeRow",
     "RecordedTimeRegression",
@@ -38,7 +39,6 @@ __all__ = [
     "VersionGap",
     "append_leaves",
     "decode_leaf",
-    "encode_leaf",
     "head_of",
     "make_leaf",
     "parse_recorded_at",
@@ -78,19 +78,6 @@ class Head(msgspec.Struct):
     actor: dict[str, Any]
 
 
-class Leaf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One leaf's fields; :func:`encode_leaf` gives the bytes that are hashed."""
-
-    actor: dict[str, Any]
-    aggregate_id: str
-    payload_sha256: str
-    prev: str
-    recorded_at: str
-    seq: int
-    type: str
-    version: int
-
-
 class LeafRow(NamedTuple):
     """A row of ``ledger_leaves``."""
 
@@ -116,11 +103,6 @@ NodeRow = tuple[int, int, bytes]
 
 _decode_head = msgspec.json.Decoder(Head).decode
 _decode_leaf = msgspec.json.Decoder(Leaf).decode
-
-
-def encode_leaf(leaf: Leaf) -> bytes:
-    """Canonical bytes: sorted keys at every depth, UTF-8, no whitespace."""
-    return msgspec.json.encode(leaf, order="sorted")
 
 
 def decode_leaf(data: bytes) -> Leaf:
@@ -319,7 +301,7 @@ def append_leaves(
                 f"than the log's last recorded_at {last_time.isoformat()}"
             )
             raise RecordedTimeRegression(msg)
-        leaf = encode_leaf(make_leaf(seq, event, prev.hex() if prev else ZERO_HASH, head))
+        leaf = canonical_json(make_leaf(seq, event, prev.hex() if prev else ZERO_HASH, head))
         hash_ = leaf_hash(leaf)
         nodes.extend(tree.append(hash_))
         leaves.append(LeafRow(seq, event.originator_id, version, leaf, hash_))

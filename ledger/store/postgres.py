@@ -18,7 +18,7 @@ module must hold exactly one ``InfrastructureFactory`` subclass (``Factory``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -173,10 +173,16 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
         self._select_receipts = SQL(
             "SELECT command_id, digest, result FROM {s}.command_receipts WHERE command_id = ANY(%s)"
         ).format(s=s)
-        self._select_events_of = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {s}.{events} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(s=s, events=events)
+        self._select_events_after = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%b::{t}[], %b::bigint[]) AS k(originator_id, after) "
+            "JOIN {s}.{events} e ON e.originator_id = k.originator_id AND e.originator_version > k.after "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(s=s, t=t, events=events)
+        self._select_leaves_of = SQL(
+            "SELECT seq, originator_version, leaf, leaf_hash FROM {s}.ledger_leaves "
+            "WHERE originator_id = %s ORDER BY originator_version"
+        ).format(s=s)
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         # Workers starting together would otherwise race on CREATE OR REPLACE FUNCTION/TRIGGER
@@ -331,6 +337,15 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
         return LeafRow(row["seq"], originator_id, version, bytes(row["leaf"]), bytes(row["leaf_hash"]))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_leaves_of(self, originator_id: UUID) -> list[LeafRow]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_leaves_of, (originator_id,), prepare=True)
+            return [
+                LeafRow(r["seq"], originator_id, r["originator_version"], bytes(r["leaf"]), bytes(r["leaf_hash"]))
+                for r in curs.fetchall()
+            ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
         return self.get_receipts([command_id]).get(command_id)
 
@@ -341,10 +356,10 @@ class LedgerApplicationRecorder(_es.PostgresApplicationRecorder):
             return {row["command_id"]: (row["digest"], bytes(row["result"])) for row in curs.fetchall()}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of the given aggregates, by aggregate then version (one query)."""
+    def select_events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The stored events of the given aggregates after the given versions (one query)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_events_of, (list(originator_ids),), prepare=True)
+            curs.execute(self._select_events_after, (list(versions), list(versions.values())), prepare=True)
             return [
                 StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
                 for row in curs.fetchall()

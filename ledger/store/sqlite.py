@@ -12,7 +12,7 @@ module must hold exactly one ``InfrastructureFactory`` subclass (``Factory``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 from uuid import UUID
 
@@ -257,6 +257,15 @@ class LedgerApplicationRecorder(_es.SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else LeafRow(row[0], originator_id, version, row[1], row[2])
 
+    def select_leaves_of(self, originator_id: UUID) -> list[LeafRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT seq, originator_version, leaf, leaf_hash FROM ledger_leaves WHERE originator_id=? "
+                "ORDER BY originator_version",
+                (self._db_id(originator_id),),
+            )
+            return [LeafRow(r[0], originator_id, r[1], r[2], r[3]) for r in c.fetchall()]
+
     def get_receipt(self, command_id: str) -> tuple[str, bytes] | None:
         return self.get_receipts([command_id]).get(command_id)
 
@@ -273,17 +282,20 @@ class LedgerApplicationRecorder(_es.SQLiteApplicationRecorder):
                 found.update({r[0]: (r[1], r[2]) for r in c.fetchall()})
         return found
 
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of the given aggregates, by aggregate then version (one query per chunk)."""
+    def select_events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The stored events of the given aggregates after the given versions (one query per chunk)."""
+        keys = [(self._db_id(uid), version) for uid, version in versions.items()]
         events: list[StoredEvent] = []
         with self.datastore.transaction(commit=False) as c:
-            for start in range(0, len(originator_ids), _SQLITE_MAX_KEYS_PER_QUERY):
-                chunk = [self._db_id(i) for i in originator_ids[start : start + _SQLITE_MAX_KEYS_PER_QUERY]]
+            for start in range(0, len(keys), _SQLITE_MAX_KEYS_PER_QUERY):
+                chunk = keys[start : start + _SQLITE_MAX_KEYS_PER_QUERY]
                 c.execute(
-                    f"SELECT originator_id, originator_version, topic, state FROM {self.events_table_name} "
-                    "WHERE originator_id IN (" + ",".join("?" * len(chunk)) + ") "
-                    "ORDER BY originator_id, originator_version",
-                    chunk,
+                    "WITH k(originator_id, after) AS (VALUES " + ",".join(["(?,?)"] * len(chunk)) + ") "
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM k "
+                    f"JOIN {self.events_table_name} e "
+                    "ON e.originator_id = k.originator_id AND e.originator_version > k.after "
+                    "ORDER BY e.originator_id, e.originator_version",
+                    [v for key in chunk for v in key],
                 )
                 events.extend(
                     StoredEvent(self.convert_originator_id(r[0]), r[1], r[2], r[3]) for r in c.fetchall()

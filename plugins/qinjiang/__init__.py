@@ -8,6 +8,10 @@ indicator, the share of first-time items that met the 15-day target.
 
 The first 调查核实 record (``investigated_on``) is taken as the meeting and the
 establishment of facts; the written decision (``decided_on``) as the reply.
+
+A township's rule: ``LOCAL``, so it applies only to the units the rules file names
+(``[plugins.qinjiang] units = ["town-qj"]``) and those below them — their cases' clocks,
+their figures — and nowhere until some are named.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ledger.hooks import Indicator, PeriodFacts, TimeLimit, hookimpl
 from schemas.rules import DayType, Milestone
 
 __version__ = "2024.1"
+LOCAL = True
 
 BASIS = "琴江镇初访事项速办机制"
 Days = Annotated[int, msgspec.Meta(ge=1, le=60)]

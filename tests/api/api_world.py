@@ -20,8 +20,10 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from ledger.application import Ledger
+from ledger.bootstrap import bootstrap
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
+from ledger.vault_key import create_master_key
 from schemas.common import Actor
 from support.county import ADMIN, CLERK, START, command, county_setup
 
@@ -91,7 +93,9 @@ VISIBLE: dict[str, set[str]] = {
 
 def build_world(url: str, key_file: Path) -> Iterator[World]:
     create_key(key_file)
-    ledger = Ledger(url)
+    create_master_key(url)  # beside the signing key: the callers set XINFANG_KEY_FILE
+    services = bootstrap(url)
+    ledger = services.ledger
     for cmd in county_setup():
         ledger.execute(cmd, ADMIN)
     ledger.execute(command("RegisterOfficial", START - timedelta(days=20), code="handler-a", name="承办人甲",
@@ -100,7 +104,7 @@ def build_world(url: str, key_file: Path) -> Iterator[World]:
         ledger.execute(cmd, CLERK)
     with TokenStore(url) as store:
         tokens = {name: store.create(actor) for name, actor in TOKENS.items()}
-    app = create_app(ledger=ledger)
+    app = create_app(services)
     with TestClient(app) as client:
         yield World(client=client, ledger=ledger, url=url, tokens=tokens)
 

@@ -20,7 +20,7 @@ def test_a_case_against_a_township_is_hidden_from_its_villages_on_every_read_pat
     assert world.get("/api/cases/V-9", "admin").status_code == 200  # it exists, and the county sees it
     for who in ("village", "handler-a", "head-a"):  # below the accused unit, the accused unit, its head
         for path in ("/api/cases/V-9", "/api/cases/V-9/timeline", "/api/cases/V-9/proof",
-                     "/api/cases/V-9/petitioners/P-V"):
+                     "/api/cases/V-9/petitioners/P-V?purpose=核实"):
             assert world.get(path, who).status_code == 404, (who, path)
         listing = world.get("/api/cases?limit=500", who)
         assert listing.status_code == 200 and "V-9" not in listing.text, who

@@ -6,9 +6,10 @@ from datetime import datetime
 
 import msgspec
 from api_world import World
+from support.rfc9162 import check_consistency, check_inclusion
 
 from ledger.domain.case import CHINA
-from ledger.integrity import merkle, note
+from ledger.integrity import note
 
 NOW = datetime.now().astimezone().isoformat()
 
@@ -111,7 +112,7 @@ def test_every_identity_disclosure_is_an_event_only_the_inspector_sees(sqlite_wo
     assert "IdentityRead" in feed and answer["read"] in feed
     handler_feed = world.get(f"/api/feed?from_seq={size}&wait=0", "handler-a")
     assert handler_feed.status_code == 200 and "IdentityRead" not in handler_feed.text
-    assert world.get("/api/cases/A-1/petitioners/P-B", "handler-a").status_code == 404  # not this case's petitioner
+    assert world.get("/api/cases/A-1/petitioners/P-B?purpose=核实", "handler-a").status_code == 404  # not this case's petitioner
     forged = {"type": "RecordIdentityRead", "command_id": "f-1", "occurred_at": NOW, "read": "r-x", "ref": "P-A"}
     assert problem(world.post("/api/commands", forged, "admin"), 403, "forbidden")
 
@@ -157,11 +158,9 @@ def test_proofs_verify_against_the_signed_checkpoint(sqlite_world: World) -> Non
     checkpoint = note.open_checkpoint(world.get("/api/integrity/checkpoint", "inspector").text, key)
     assert checkpoint.size == world.size()
     proof = world.get("/api/integrity/inclusion?seq=3", "inspector").json()
-    merkle.verify_inclusion(3, proof["tree_size"], bytes.fromhex(proof["leaf_hash"]),
-                            [bytes.fromhex(h) for h in proof["path"]], checkpoint.root)
-    consistency = world.get("/api/integrity/consistency?old=5", "inspector").json()
-    merkle.verify_consistency(5, checkpoint.size, bytes.fromhex(consistency["old_root"]), checkpoint.root,
-                              [bytes.fromhex(h) for h in consistency["path"]])
+    assert check_inclusion(proof, trusted_root=checkpoint.root)["seq"] == 3
+    consistency = world.get("/api/integrity/consistency?first=5", "inspector").json()
+    check_consistency(consistency, second_root=checkpoint.root)
     problem(world.get(f"/api/integrity/inclusion?seq=0&size={world.size() + 5}", "inspector"), 400,
             "malformed-request")
 
@@ -179,3 +178,31 @@ def test_awards_come_as_json_csv_or_xlsx_to_appraisal_roles(sqlite_world: World)
             "not-acceptable")
     problem(world.get("/api/reports/awards?period=20x1", "admin"), 400, "malformed-request")
     problem(world.get("/api/reports/awards?period=2021", "handler-a"), 403, "forbidden")
+
+
+def test_the_timeline_says_what_each_event_says(world: World) -> None:
+    timeline = world.get("/api/cases/A-1/timeline", "handler-a").json()
+    assert [entry["text"] for entry in timeline] == [
+        "示范县信访局登记来访信访事项 A-1「土地征收补偿」（属地甲镇，1人）",
+        "示范县信访局将本件转送甲镇办理",
+    ]
+
+
+def test_a_migration_import_is_an_administrators_declared_act(world: World) -> None:
+    history = {"type": "AcceptCase", "command_id": "mig-1", "occurred_at": "2021-03-05T09:00:00+08:00", "case": "A-1",
+               "original_actor": {"official": "old-07", "unit": "town-a"}}
+    body = msgspec.json.encode(history)
+    jsonl = {"Content-Type": "application/x-ndjson"}
+    size = world.size()
+    assert problem(world.post("/api/imports?migration=M-1", body, "clerk", headers=jsonl), 403, "forbidden")
+    undeclared = world.post("/api/imports?migration=M-1", body, "admin", headers=jsonl).json()
+    assert [r["code"] for r in undeclared["refused"]] == ["unknown_migration"] and world.size() == size
+
+    declare = {"type": "DeclareMigration", "command_id": "decl-1", "occurred_at": NOW, "migration": "M-1",
+               "source": "乡镇原信访台账", "cutoff": "2021-04-01T00:00:00+08:00", "expected": 1}
+    assert problem(world.post("/api/commands", declare, "clerk"), 403, "forbidden")
+    assert world.post("/api/commands", declare, "admin").status_code == 201
+    imported = world.post("/api/imports?migration=M-1", body, "admin", headers=jsonl).json()
+    assert (imported["applied"], imported["migration"]) == (1, "M-1")
+    last = world.get("/api/cases/A-1/timeline", "inspector").json()[-1]
+    assert (last["migration"], last["original_actor"]["official"], last["actor"]["id"]) == ("M-1", "old-07", "admin-1")

@@ -58,7 +58,7 @@ def test_an_undecodable_appraisal_to_check_is_a_400(world: World, body: bytes, c
 @pytest.mark.parametrize("path", [
     "/api/cases/A-1%0A", "/api/cases/A-1%0A/timeline", "/api/cases/A-1%0A/proof", "/api/cases?unit=town-a%0A",
     "/api/cases?unit=town%01a", "/api/overdue?unit=town-a%0A", "/api/units/town-a%0A", "/api/officials?unit=town-a%0A",
-    "/api/officials/head-a%0A", "/api/cases/A-1/petitioners/P-A%0A", "/api/reports/board?unit=town-a%0A",
+    "/api/officials/head-a%0A", "/api/cases/A-1/petitioners/P-A%0A?purpose=核实", "/api/reports/board?unit=town-a%0A",
 ])
 def test_look_alike_identifiers_in_paths_and_queries_are_refused(world: World, path: str) -> None:
     refused = problem(world.get(path, "clerk"), 400, "invalid_request")

@@ -149,7 +149,7 @@ def test_a_unit_reads_its_own_subtree_and_the_whole_county_roles_read_everything
     assert below.status_code == 200 and below.json()["basis"]["unit"] == "village-a1"
     assert problem(world.get("/api/reports/board?unit=town-b", "handler-a"), 403, "forbidden")["code"] == "forbidden"
     problem(world.get("/api/reports/board?unit=town-a", "village"), 403, "forbidden")
-    problem(world.get("/api/reports/board?unit=no-such-unit", "clerk"), 403, "forbidden")
+    problem(world.get("/api/reports/board?unit=no-such-unit", "clerk"), 400, "malformed-request")  # an unknown unit is an error, not "0 件"
     assert world.get("/api/reports/board?unit=town-b", "leader").status_code == 200  # county leader: town-b is below
     for whole in ("admin", "inspector", "appraiser"):
         county = world.get("/api/reports/board", whole).json()

@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 from support.postgres import postgres_database
+from support.rfc9162 import check_case, check_consistency
 
-from ledger.integrity import merkle, note
+from ledger.integrity import note
 
 CHINA = timezone(timedelta(hours=8))
 HOST = "127.0.0.1"
@@ -45,7 +46,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=self.env, capture_output=True,
+        """The command line as the server's own operator (who issues the tokens)."""
+        done = subprocess.run([sys.executable, "-m", "ledger.cli", "--operator", "ops-1", *args], env=self.env,
+                              capture_output=True,
                               timeout=60, check=True)
         return done.stdout.decode()
 
@@ -138,23 +141,18 @@ def test_a_case_is_handled_to_conclusion_over_http_and_proven(server: Server, co
         timeline = ok(handler.get(f"/api/cases/{number}/timeline"), 200)
         assert [e["actor"]["id"] for e in timeline] == ["clerk-1", "clerk-1"] + ["handler-a"] * 5
         proof = ok(handler.get(f"/api/cases/{number}/proof"), 200)
-        assert [p["seq"] for p in proof["events"]] == [e["seq"] for e in timeline]
-        root = bytes.fromhex(proof["root"])
-        for event, entry in zip(proof["events"], timeline, strict=True):
-            leaf_hash = bytes.fromhex(event["leaf_hash"])
-            assert merkle.leaf_hash(event["leaf"].encode()) == leaf_hash
-            assert event["leaf_hash"] == entry["leaf_hash"]
-            merkle.verify_inclusion(event["seq"], proof["tree_size"], leaf_hash,
-                                    [bytes.fromhex(h) for h in event["path"]], root)
+        leaves = check_case(proof)
+        assert [leaf["seq"] for leaf in leaves] == [e["seq"] for e in timeline]
+        assert [e["proof"]["leaf_hash"] for e in proof["events"]] == [e["leaf_hash"] for e in timeline]
+        root = bytes.fromhex(proof["root_hash"])
 
         checkpoint = handler.get("/api/integrity/checkpoint")
         key = handler.get("/api/integrity/verifier-key").text
         signed = note.open_checkpoint(checkpoint.text, key)
         if signed.size == proof["tree_size"]:
             assert signed.root == root
-        consistency = ok(handler.get(f"/api/integrity/consistency?old={proof['tree_size']}&new={signed.size}"), 200)
-        merkle.verify_consistency(proof["tree_size"], signed.size, root, signed.root,
-                                  [bytes.fromhex(h) for h in consistency["path"]])
+        consistency = ok(handler.get(f"/api/integrity/consistency?first={proof['tree_size']}&second={signed.size}"), 200)
+        check_consistency(consistency, root, signed.root)
         assert base64.b64encode(signed.root).decode() in checkpoint.text
 
 

@@ -17,7 +17,7 @@ CASES = 2000
 
 def xinfang(*args: str, cwd: Path, hash_seed: int = 0) -> subprocess.CompletedProcess[bytes]:
     """The real CLI in its own process; ``hash_seed`` varies set and dict-of-str ordering between runs."""
-    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "XINFANG_OPERATOR": "ops-1"}
     env.pop("XINFANG_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "ledger.cli", *args], cwd=cwd, env=env, capture_output=True, check=True, timeout=300

@@ -7,12 +7,12 @@ The oracle is :mod:`support.regulation`, written by hand, not the transition tab
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from ledger.application import Ledger
-from ledger.domain.case import TRANSITIONS
+from ledger.domain.case import CHINA, TRANSITIONS
 from ledger.errors import Refused
 from schemas.commands import COMMAND_FOR_EVENT
 from support.county import ADMIN, CASE_COMMANDS, CLERK, HANDLER, STAGE_PATHS, START, case_path, command, county_setup
@@ -111,16 +111,35 @@ def test_a_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None
     ledger.execute(command("RequestReview", served + timedelta(days=30), case="C1"), CLERK)
 
 
+def test_a_review_of_a_case_concluded_without_a_served_decision_is_refused(ledger: Ledger) -> None:
+    """Found by the random sequences of tests/unit/test_decide.py: 告知, 办结, 申请复查 crashed."""
+    ledger.execute(command("RegisterPetition", START, number="C1"), CLERK)
+    ledger.execute(command("RedirectPetitioner", START, case="C1"), CLERK)
+    ledger.execute(command("ConcludeCase", START, case="C1"), CLERK)
+    refused = "没有送达的处理意见，不能申请复查"
+    refused_without_writing(ledger, command("RequestReview", START + timedelta(days=1), case="C1"), refused)
+
+
 def test_a_re_review_requested_after_thirty_days_is_refused(ledger: Ledger) -> None:
     reach(ledger, "C1", "已复查")  # review decided on day 6
     decided = START + timedelta(days=6)
     refused_without_writing(ledger, command("RequestReReview", decided + timedelta(days=40), case="C1"), "30日内")
 
 
-def test_an_objection_after_five_working_days_is_refused(ledger: Ledger) -> None:
-    reach(ledger, "C1", "待受理")  # forwarded Tuesday 2021-03-02
-    refused_without_writing(ledger, command("ObjectToJurisdiction", START + timedelta(days=9), case="C1"), "5个工作日")
-    ledger.execute(command("ObjectToJurisdiction", START + timedelta(days=8), case="C1"), HANDLER)
+def test_an_objection_after_five_working_days_is_refused(database_url: str) -> None:
+    """The window is the 2022 《信访工作条例》's (art 23): the case is routed after 2022-05-01."""
+    start = datetime(2022, 6, 7, 9, tzinfo=CHINA)
+    ledger = Ledger(database_url, clock=lambda: start + timedelta(days=60))
+    try:
+        for cmd in county_setup():
+            ledger.execute(cmd, ADMIN)
+        for cmd in case_path("C1", "待受理", start):  # forwarded Wednesday 2022-06-08
+            ledger.execute(cmd, HANDLER)
+        late = command("ObjectToJurisdiction", start + timedelta(days=9), case="C1")
+        refused_without_writing(ledger, late, "5个工作日.*2022-06-15 届满（《信访工作条例》第23条）")
+        ledger.execute(command("ObjectToJurisdiction", start + timedelta(days=8), case="C1"), HANDLER)
+    finally:
+        ledger.close()
 
 
 def test_a_deadline_is_extended_once_and_only_with_the_petitioner_told(ledger: Ledger) -> None:

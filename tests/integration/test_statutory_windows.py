@@ -1,5 +1,8 @@
 """Every statutory window on its last day and on the first late day, across the official holidays.
 
+Windows follow the law in force on the day: C22 from 2022-05-01, the 2005 《信访条例》 before (the
+same 30 and 60 days; no objection window).
+
 The dates are chosen so that windows end on a holiday, run across 调休 make-up working days, or
 end on a make-up Sunday; the expected days come from the State Council's 2021 and 2022 holiday
 schedules (国务院办公厅关于2021年、2022年部分节假日安排的通知), written out below by hand.
@@ -85,10 +88,11 @@ def refused_then_taken(ledger: Ledger, name: str, number: str, late: str, last: 
 
 
 @pytest.mark.parametrize(("forwarded", "last", "late"), [
-    # Thu 30 Sep 2021: 国庆 1-7 Oct off; Fri 8, Sat 9 (make-up), Mon 11, Tue 12, Wed 13 Oct are the five.
-    ("2021-09-30", "2021-10-13", "2021-10-14"),
-    # Fri 28 Jan 2022: Sat 29 and Sun 30 (make-up), 春节 31 Jan - 6 Feb off, Mon 7, Tue 8, Wed 9 Feb.
-    ("2022-01-28", "2022-02-09", "2022-02-10"),
+    # C22 (in force from 1 May 2022) art 23. Thu 29 Sep 2022: Fri 30 Sep, 国庆 1-7 Oct off, Sat 8 and Sun 9 Oct
+    # (make-up days), Mon 10, Tue 11 Oct are the five.
+    ("2022-09-29", "2022-10-11", "2022-10-12"),
+    # Thu 5 May 2022, just after 劳动节: Fri 6, Sat 7 (make-up), Mon 9, Tue 10, Wed 11 May.
+    ("2022-05-05", "2022-05-11", "2022-05-12"),
 ])
 def test_a_jurisdiction_objection_counts_five_working_days(ledger: Ledger, forwarded: str, last: str,
                                                            late: str) -> None:

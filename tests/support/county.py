@@ -74,8 +74,11 @@ PER_COMMAND: dict[str, dict[str, Any]] = {
     "RecordIncident": {"incident": "I-1", "kind": "越级", "level": "市", "persons": 2, "township": "town-a"},
     "EraseIdentity": {"ref": "P-0001", "reason": "依法删除"},
     "RecordIdentityRead": {"read": "R-1", "ref": "P-0001"},
+    "RecordIdentity": {"ref": "P-0001", "digest": "0" * 64, "holder": "xfj"},
     "CorrectEvent": {"reason": "登记有误"},
     "AnswerSupervision": {"order": "DB-1"},
+    "DeclareMigration": {"migration": "M-1", "source": "旧信访系统", "cutoff": datetime(2021, 2, 1, tzinfo=CHINA),
+                         "expected": 10},
 }
 
 

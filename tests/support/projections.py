@@ -63,8 +63,8 @@ def _plain(value: Any) -> Any:
 
 
 def cli(url: str, *args: str, env: dict[str, str] | None = None) -> Any:
-    """Run ``xinfang --db url ARGS`` and return click's result (output captured)."""
-    return CliRunner().invoke(main, ["--db", url, *args], env=env, catch_exceptions=False)
+    """Run ``xinfang --db url --operator ops-1 ARGS`` (as the local operator) and return click's result."""
+    return CliRunner().invoke(main, ["--db", url, "--operator", "ops-1", *args], env=env, catch_exceptions=False)
 
 
 def truncated_copy(url: str, size: int, into: Path) -> str:
@@ -82,8 +82,9 @@ def truncated_copy(url: str, size: int, into: Path) -> str:
             "AND l.seq < ?)", (size,))
         db.execute("DELETE FROM ledger_leaves WHERE seq >= ?", (size,))
         db.execute("DELETE FROM ledger_nodes WHERE ((idx + 1) << level) > ?", (size,))
-        for table in ("proj_positions", "proj_cases", "proj_records", "proj_backfill", "proj_activity"):
-            db.execute(f"DROP TABLE IF EXISTS {table}")
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'proj%'"
+                                   ).fetchall():
+            db.execute(f"DROP TABLE {table}")
     if source.with_suffix(".key").exists():
         shutil.copy(source.with_suffix(".key"), target.with_suffix(".key"))
     return f"sqlite:///{target}"

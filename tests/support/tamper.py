@@ -19,9 +19,10 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 
 from ledger.application import Ledger
+from ledger.canonical import canonical_json
 from ledger.config import sqlite_path
 from ledger.integrity.merkle import CompactRange, leaf_hash
-from ledger.store.leaves import ZERO_HASH, decode_leaf, encode_leaf, make_leaf
+from ledger.store.leaves import ZERO_HASH, decode_leaf, make_leaf
 from schemas.events import Envelope, InvestigationRecorded
 from support.county import ADMIN, CLERK, HANDLER, START, case_path, county_setup
 
@@ -153,7 +154,7 @@ class Operator:
         )
         forged = msgspec.json.encode(envelope)
         topic = "InvestigationRecorded"
-        leaf = encode_leaf(make_leaf(at, StoredEvent(envelope.originator_id, version + 1, topic, forged),
+        leaf = canonical_json(make_leaf(at, StoredEvent(envelope.originator_id, version + 1, topic, forged),
                                      bytes(prev_leaf).hex()))
         with self.transaction():
             for seq in range(self.size() - 1, at - 1, -1):
@@ -199,7 +200,7 @@ class Operator:
                 )[0]
                 event = StoredEvent(UUID(str(oid)), version, str(topic), bytes(stored))
                 prev = ZERO_HASH if position == cut else chain.get(fields.aggregate_id, ZERO_HASH)
-                leaf = encode_leaf(make_leaf(position, event, prev))
+                leaf = canonical_json(make_leaf(position, event, prev))
                 hash_ = leaf_hash(leaf)
                 self.q("UPDATE ledger_leaves SET leaf = ?, leaf_hash = ? WHERE seq = ?", (leaf, hash_, position))
             chain[fields.aggregate_id] = hash_.hex()

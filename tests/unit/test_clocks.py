@@ -8,9 +8,11 @@ from uuid import uuid4
 import msgspec
 
 from ledger.calendar import WorkingCalendar
-from ledger.clocks import case_clocks
+from ledger.clocks import by_step, case_clocks
 from ledger.domain.case import CHINA, Case
 from plugins.national import TIME_LIMITS
+
+NATIONAL = by_step(TIME_LIMITS)
 
 
 def a_case(**dates: object) -> Case:
@@ -23,7 +25,7 @@ def a_case(**dates: object) -> Case:
 
 
 def clock(case: Case, step: str, today: date = date(2021, 12, 31)):  # noqa: ANN201
-    return next(c for c in case_clocks(case, TIME_LIMITS, WorkingCalendar(), today) if c.step == step)
+    return next(c for c in case_clocks(case, NATIONAL, WorkingCalendar(), today) if c.step == step)
 
 
 def test_routing_is_due_fifteen_natural_days_after_receipt_moved_past_the_national_day_holiday() -> None:
@@ -33,7 +35,7 @@ def test_routing_is_due_fifteen_natural_days_after_receipt_moved_past_the_nation
 
 
 def test_a_late_acceptance_counts_its_days_late() -> None:
-    case = a_case(routed_on=date(2021, 3, 1), accepted_on=date(2021, 3, 20))
+    case = a_case(routed_on=date(2021, 3, 1), unit_received_on=date(2021, 3, 1), accepted_on=date(2021, 3, 20))
     acceptance = clock(case, "accept")
     assert acceptance.due == date(2021, 3, 16)
     assert acceptance.days_late == 4
@@ -48,7 +50,7 @@ def test_an_approved_extension_moves_the_decision_deadline() -> None:
 def test_a_running_clock_is_overdue_on_the_reference_day_and_windows_are_not_clocks() -> None:
     case = a_case(accepted_on=date(2021, 3, 1), served_on=date(2021, 3, 2))
     assert clock(case, "decide", today=date(2021, 6, 1)).overdue
-    steps = {c.step for c in case_clocks(case, TIME_LIMITS, WorkingCalendar(), date(2021, 6, 1))}
+    steps = {c.step for c in case_clocks(case, NATIONAL, WorkingCalendar(), date(2021, 6, 1))}
     assert "review_request" not in steps and "objection" not in steps
 
 

@@ -57,9 +57,9 @@ def test_one_row_per_tree_state_and_proofs_that_agree(ledger: Ledger) -> None:
     old, new = note.open_checkpoint(first, key), note.open_checkpoint(second, key)
     proofs = Proofs(ledger.recorder)
     consistency = proofs.consistency(old.size, new.size)
-    merkle.verify_consistency(old.size, new.size, old.root, new.root, [bytes.fromhex(h) for h in consistency.path])
+    merkle.verify_consistency(old.size, new.size, old.root, new.root, [bytes.fromhex(h) for h in consistency.consistency_path])
     inclusion = proofs.inclusion(22, 23)
-    merkle.verify_inclusion(22, 23, bytes.fromhex(inclusion.leaf_hash), [bytes.fromhex(h) for h in inclusion.path],
+    merkle.verify_inclusion(22, 23, bytes.fromhex(inclusion.leaf_hash), [bytes.fromhex(h) for h in inclusion.inclusion_path],
                             new.root)
     report = verify(ledger.recorder, verifier_key=key)
     assert report.ok and [c.tree_size for c in report.checkpoints] == [22, 23]

@@ -21,7 +21,8 @@ from support.tamper import Operator, backdate, build_county, flip
 
 from ledger.application import Ledger
 from ledger.integrity.keys import create_key
-from ledger.integrity.verify import Report, verify
+from ledger.integrity.verify import verify
+from schemas.integrity import VerifyReport
 
 XINFANG = str(Path(sys.executable).with_name("xinfang"))
 
@@ -40,7 +41,7 @@ def key_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield {**os.environ, "XINFANG_KEY_FILE": str(key)}
 
 
-def check(url: str, **kwargs: Any) -> Report:
+def check(url: str, **kwargs: Any) -> VerifyReport:
     ledger = Ledger(url)
     try:
         return verify(ledger.recorder, **kwargs)

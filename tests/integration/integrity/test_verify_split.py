@@ -12,6 +12,7 @@ from test_tamper import SCENARIOS
 
 from ledger.application import Ledger
 from ledger.integrity import verify as verifier
+from schemas.integrity import VerifyReport
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verifier, "SPLIT_MIN_PAGES", 2)
 
 
-def run(url: str, *, split: bool) -> verifier.Report:
+def run(url: str, *, split: bool) -> VerifyReport:
     ledger = Ledger(url)
     try:
         return verifier.verify(ledger.recorder, reopen=verifier.reopen_url(url) if split else None)

@@ -21,6 +21,7 @@ from support.tamper import Clock, Operator, build_county, flip
 
 from api.app import create_app
 from ledger.application import Ledger
+from ledger.bootstrap import Services
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
 from schemas.common import Actor
@@ -41,7 +42,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ledger = Ledger(url, clock=Clock(days=401))
-    server = uvicorn.Server(uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(create_app(Services(ledger)), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

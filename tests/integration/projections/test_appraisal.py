@@ -141,7 +141,7 @@ def test_two_processes_write_the_same_bytes(county: County, key: Path, tmp_path:
     for seed in ("1", "2"):
         out = tmp_path / f"run-{seed}.json"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "ledger.cli", "--db", county.url, "appraise", "--period", "2021",
+        subprocess.run([sys.executable, "-m", "ledger.cli", "--db", county.url, "--operator", "ops-1", "appraise", "--period", "2021",
                         "--as-of", AS_OF, "--out", str(out)], check=True, env=env, capture_output=True)
         files.append(out.read_bytes())
     assert files[0] == files[1]

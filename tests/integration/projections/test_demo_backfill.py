@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ledger.demo import BACKDATING_UNIT, MIGRATED_UNIT, build_demo
+from ledger.demo import BACKDATING_UNIT, MIGRATED_UNIT, MIGRATION_BATCH, build_demo
 from support.projections import cli
 
 
@@ -23,8 +23,13 @@ def test_the_back_dating_township_is_listed_with_its_cases(tmp_path: Path) -> No
     assert sorted({e["key"] for e in entries}) == late["cases"]
     others = [u for code, u in units.items() if code != BACKDATING_UNIT and u["backfill"]["denominator"] > 20]
     assert others and all(u["backfill"]["value"] < 0.2 for u in others)
-    # the township's January migrated in one batch is history, not back-dating
+    # 白沙乡 sends its late entries in daily import batches: an import is an ordinary entry
+    assert all(e["type"] != "MigrationDeclared" for e in entries)
+    # 人社局's January, migrated under the administrator's declaration, is history, not back-dating
     assert units.get(MIGRATED_UNIT, {"backfill": {"numerator": 0}})["backfill"]["numerator"] == 0
+    [migration] = report["migrations"]
+    assert (migration["migration"], migration["declared_by"]) == (MIGRATION_BATCH, "county-admin")
+    assert migration["imported"] == migration["expected"] > 0
 
     printed = cli(url, *args).output
     name = units[BACKDATING_UNIT]["name"]

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from ledger.canonical import canonical_json
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, encode, make_report
+from ledger.projections.reports import Inputs, make_report
 from ledger.projections.runner import VERSIONS, Projector
 from ledger.projections.tables import StalePosition
 from support.county import CLERK, HANDLER, START, case_path, command
@@ -26,7 +27,7 @@ def cases(county: County, first: int, count: int, stage: str = "已办结") -> N
 
 
 def reports(projector: Projector, as_of: object = None) -> list[bytes]:
-    return [encode(make_report(projector, name, Inputs(period=PERIOD, as_of=as_of)))  # type: ignore[arg-type]
+    return [canonical_json(make_report(projector, name, Inputs(period=PERIOD, as_of=as_of)))  # type: ignore[arg-type]
             for name in ("board", "accountability", "indicators")]
 
 

@@ -6,7 +6,8 @@
 A sequence interleaves a few case stories (registration, then one of several handling
 paths) and other records (disputes, incidents, receptions, letters, accountability),
 each step with its own business time and its own recording delay (some back-dated by
-days, some imported in a batch); steps the ledger refuses are simply not written.
+days, some sent in an import batch, some registrations migrated from an older system under a
+declared migration); steps the ledger refuses are simply not written.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
+from ledger.canonical import canonical_json
 from ledger.errors import LedgerError
 from ledger.facts import parse_period
-from ledger.projections.reports import Inputs, Snapshot, encode
+from ledger.projections.reports import Inputs, Snapshot
 from ledger.projections.runner import Projector
-from schemas.common import Actor
-from support.county import CLERK, HANDLER, START, command
+from schemas.common import Actor, SourceActor
+from support.county import ADMIN, CLERK, HANDLER, START, command
 from support.projections import County, table_rows, truncated_copy
 
 PERIOD = parse_period("2021")
 OTHER = Actor(id="handler-b", unit="town-b", role="handler")
 
 Step = tuple[str, dict[str, Any], Actor]
+Planned = tuple[Any, Actor, datetime, str | None, str | None]
+"""A command, its actor, when it is recorded, its import batch and its migration."""
+MIGRATION = command("DeclareMigration", START - timedelta(days=2), migration="M-1", cutoff=START + timedelta(days=30),
+                    expected=6)
 PATHS: list[list[Step]] = [
     [("ForwardCase", {}, CLERK), ("AcceptCase", {}, HANDLER), ("RecordInvestigation", {}, HANDLER),
      ("IssueDecision", {}, HANDLER), ("ServeDecision", {}, HANDLER), ("RateSatisfaction", {"party": "信访部门"}, CLERK),
@@ -67,22 +73,30 @@ stories = st.lists(
 
 
 def plan(cases: list[tuple[int, int, list[int], list[int], bool]], records: int,
-         order: list[int]) -> list[tuple[Any, Actor, datetime, str | None]]:
-    """Commands with the time each is recorded: stories advanced one step at a time in ``order``."""
-    queues: list[list[tuple[Any, Actor, datetime, str | None]]] = []
-    for n, (path, start, gaps, late, imported) in enumerate(cases):
+         order: list[int]) -> list[Planned]:
+    """Commands with the time each is recorded: stories advanced one step at a time in ``order``.
+
+    A migrated story is registered by the administrator under migration M-1, as the old
+    system's clerk did it (refused when it happened after the cut-off); every other story
+    whose registration is late is sent in an ordinary import batch.
+    """
+    queues: list[list[Planned]] = []
+    for n, (path, start, gaps, late, migrated) in enumerate(cases):
         number = f"2021-{n + 1:06d}"
         occurred = START + timedelta(days=start)
-        steps: list[tuple[Any, Actor, datetime, str | None]] = [
+        registered: Planned = (
+            (command("RegisterPetition", occurred, number=number, original_actor=SourceActor(official="old-1", unit="xfj")),
+             ADMIN, occurred + LATENESS[late[0]], "migration-1", "M-1") if migrated else
             (command("RegisterPetition", occurred, number=number), CLERK, occurred + LATENESS[late[0]],
-             "import-1" if imported else None)]
+             "import-1" if late[0] else None, None))
+        steps: list[Planned] = [registered]
         for i, (name, fields, actor) in enumerate(PATHS[path]):
             occurred += timedelta(days=gaps[i])
             extra = {"order": f"DB-{n}"} if "Supervision" in name else {}
             if name == "OrderSupervision":
                 extra["reply_due"] = (occurred + timedelta(days=5)).date()
             steps.append((command(name, occurred, case=number, **fields, **extra), actor,
-                          occurred + LATENESS[late[i + 1]], None))
+                          occurred + LATENESS[late[i + 1]], None, None))
         queues.append(steps)
     record_steps = []
     for k in range(records):
@@ -91,9 +105,9 @@ def plan(cases: list[tuple[int, int, list[int], list[int], bool]], records: int,
         keys = {"dispute": "D-1", "incident": f"I-{k}", "session": f"JF-{k}", "letter": "L-1", "decision": f"WZ-{k}"}
         wanted = {key: value for key, value in keys.items()
                   if key in type(command(name, occurred, **fields)).__struct_fields__}
-        record_steps.append((command(name, occurred, **fields, **wanted), actor, occurred + LATENESS[k % 5], None))
+        record_steps.append((command(name, occurred, **fields, **wanted), actor, occurred + LATENESS[k % 5], None, None))
     queues.append(record_steps)
-    scheduled = []
+    scheduled: list[Planned] = [(MIGRATION, ADMIN, MIGRATION.occurred_at, None, None)]
     for pick in order:
         queue = queues[pick % len(queues)]
         if queue:
@@ -106,7 +120,7 @@ def reports(projector: Projector, as_of: datetime | None = None) -> list[bytes]:
     found = []
     for unit in (None, "town-a"):
         snapshot = Snapshot(projector, Inputs(period=PERIOD, as_of=as_of, unit=unit), plugins_for="appraisal")
-        found += [encode(snapshot.board()), encode(snapshot.accountability()), encode(snapshot.indicators())]
+        found += [canonical_json(report) for report in (snapshot.board(), snapshot.accountability(), snapshot.indicators())]
     return found
 
 
@@ -121,10 +135,10 @@ def test_incremental_equals_rebuild_and_as_of_equals_truncation(
         county = County(f"sqlite:///{directory}/ledger.sqlite3")
         projector = county.projector()
         recorded: list[datetime] = []
-        for k, (cmd, actor, when, batch) in enumerate(plan(cases, records, order)):
+        for k, (cmd, actor, when, batch, migration) in enumerate(plan(cases, records, order)):
             county.now = max(county.now, when)
             try:
-                county.ledger.execute(cmd, actor, batch=batch)
+                county.ledger.execute(cmd, actor, batch=batch, migration=migration)
             except LedgerError:
                 pass  # a move the case does not allow as it stands: refused, nothing written
             recorded.append(county.now)

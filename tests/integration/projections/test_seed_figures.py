@@ -108,3 +108,27 @@ def test_seed_002_disputes_follow_ups_and_receptions(county: County) -> None:
     assert (receptions["batches"], receptions["persons"], receptions["answered_on_spot"], receptions["referred"]) == (  # type: ignore[index]
         385, 1360, 169, 216)
     assert "│ 合计" in printed and "385" in printed and "1360" in printed
+
+
+def test_seed_000_reception_items_resolved_of_those_past_their_time_limit(county: County) -> None:
+    """甘州 2021：区四班子领导接待信访群众11批65人次，接访事项已办结10件次，1件责任单位正在按期办理中，化解率达100%."""
+    county.now = START + timedelta(days=400)
+    commands: list[Command] = [command("HoldLeaderReception", START, session="JF-2021", leader="leader-1",
+                                       unit="county", batches=11, persons=65)]
+    for i in range(10):
+        number = f"2021-{i + 1:06d}"
+        commands.append(command("RegisterPetition", START + timedelta(days=i), number=number, reception="JF-2021"))
+        commands += [command(name, START + timedelta(days=i + offset), case=number)
+                     for offset, name in enumerate((*HANDLING, "ConcludeCase"), start=1)]
+    open_item = START.replace(month=12, day=8)  # accepted 12-10: its decision is due in February
+    commands.append(command("RegisterPetition", open_item, number="2021-000011", reception="JF-2021"))
+    commands += [command(name, open_item + timedelta(days=offset), case="2021-000011")
+                 for offset, name in enumerate(("ForwardCase", "AcceptCase"), start=1)]
+    county.run(commands, CLERK)
+
+    printed, total = indicators(county, "--period", "2021")
+    assert "接访化解率" in printed and "接访按期办理中（件）" in printed
+    assert total["reception_resolution"]["numerator"] == 10 and total["reception_resolution"]["denominator"] == 10  # type: ignore[index]
+    assert total["reception_open_in_time"] == {"count": 1, "cases": ["2021-000011"]}
+    receptions = total["receptions"]
+    assert (receptions["batches"], receptions["persons"]) == (11, 65)  # type: ignore[index]

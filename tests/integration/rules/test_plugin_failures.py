@@ -88,7 +88,7 @@ def test_hook_check_command_national_refusal_reasons_must_name_the_earlier_item(
         county.do("RefuseAcceptance", "2021-03-05", case=alone, reason="已经受理或者正在办理")
     assert refused.value.code == "plugin_rule"
     assert refused.value.message == (
-        "以「已经受理或者正在办理」不予受理，须在登记时注明所重复的原信访事项（repeat_of）（C22 第23条）〔规则插件 national〕"
+        "以「已经受理或者正在办理」不予受理，须在登记时注明所重复的原信访事项（repeat_of）（《信访条例》第16条）〔规则插件 national〕"
     )
     assert county.tree_size == before
     county.do("RefuseAcceptance", "2021-03-05", case=alone, reason="不属于信访事项")  # other reasons stand alone

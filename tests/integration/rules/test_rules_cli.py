@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ledger.awards import encode
+from ledger.canonical import canonical_json
 from ledger.cli import main, output
 from ledger.rules import RuleSet
 
@@ -21,7 +21,7 @@ def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, list(args), env={"XINFANG_OPERATOR": "ops-1"})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -82,7 +82,7 @@ def test_awards_json_is_the_canonical_report(database_url, xinfang_ledger) -> No
     county.incident("village-a1", "2021-05-03", kind="非正常", level="京", recorded="2022-02-01")
     code, out, _ = run("--db", database_url, "awards", "--period", "2021", "--json")
     assert code == 0
-    assert out.encode() == encode(county.awards("2021")) + b"\n"
+    assert out.encode() == canonical_json(county.awards("2021")) + b"\n"
     code, out, _ = run("--db", database_url, "awards", "--period", "2021", "--as-of", "2022-01-31", "--json")
     report = json.loads(out)
     assert report["as_of"] == "2022-01-31T23:59:59.999999+08:00"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.awards import encode
+import pytest
+
+from ledger.canonical import canonical_json
+from ledger.errors import Refused
 from ledger.testing import DEMO_UNITS, make_rules
 
 TOWNSHIP, VILLAGE, SATISFIED = "三无乡镇", "三无村(社区)", "信访工作人民满意单位"
@@ -124,9 +127,9 @@ def test_the_satisfaction_threshold_for_the_peoples_satisfaction_title(database_
     assert town_a.failures[0].reason == "满意率 75.0%（3/4）低于 80%"
     assert county.verdict(report, "dept-land", SATISFIED).passed
     assert county.verdict(report, "dept-land", SATISFIED).amount == 10_000
-    assert county.verdict(report, "town-b", SATISFIED).failures[0].reason == "参评 0 件，不足 1 件"
-    # The 信访局's own ratings are 信访部门 ratings: not what this title counts.
-    assert not county.verdict(report, "xfj", SATISFIED).passed
+    # Nobody rated 乙乡 or the 信访局 as 责任单位 (the 信访局's ratings are 信访部门 ratings): not applicable.
+    assert [(v.status, v.result, v.failures) for v in (county.verdict(report, u, SATISFIED) for u in ("town-b", "xfj"))] \
+        == [("not_applicable", "不适用", [])] * 2
 
     lenient = make_rules({"zhijiang": {"satisfaction": {"threshold": 75}}}, blocked=ONLY_ZHIJIANG)
     assert county.verdict(county.awards("2021", rules=lenient), "town-a", SATISFIED).passed
@@ -163,12 +166,82 @@ def test_the_same_events_under_the_same_rules_give_the_same_bytes(database_url, 
     story(here)
     story(elsewhere)
 
-    first = encode(here.awards("2021"))
-    assert encode(here.awards("2021")) == first
-    assert encode(elsewhere.awards("2021")) == first
+    first = canonical_json(here.awards("2021"))
+    assert canonical_json(here.awards("2021")) == first
+    assert canonical_json(elsewhere.awards("2021")) == first
     reordered = make_rules(blocked=ONLY_ZHIJIANG)  # a fresh rule set, plugins found again
-    assert encode(here.awards("2021", rules=reordered)) == first
+    assert canonical_json(here.awards("2021", rules=reordered)) == first
     other = make_rules({"zhijiang": {"village": {"award": 6000}}}, blocked=ONLY_ZHIJIANG)
     changed = here.awards("2021", rules=other)
     assert changed.rules_fingerprint != here.rules.fingerprint
-    assert encode(changed) != first
+    assert canonical_json(changed) != first
+
+
+def test_an_incident_names_its_village_and_a_village_without_one_is_undetermined(
+    database_url, xinfang_ledger  # noqa: ANN001
+) -> None:
+    """A 集体访 to the province recorded at township level used to leave every village of 甲镇 passed."""
+    county = xinfang_ledger(blocked=ONLY_ZHIJIANG, url=database_url)
+    county.incident("town-a", "2021-04-10", kind="集体", level="省", persons=6)  # village unknown
+    report = county.awards("2021")
+    assert passed(report, TOWNSHIP) == {"town-a": False, "town-b": True}
+    for village in ("village-a1", "village-a2"):
+        verdict = county.verdict(report, village, VILLAGE)
+        assert (verdict.passed, verdict.status, verdict.result, verdict.amount) == (False, "undetermined", "待定", 0)
+        assert verdict.failures[0].incident == "I-1" and "未登记当事人所在村（社区）" in verdict.failures[0].reason
+    assert county.verdict(report, "village-b1", VILLAGE).passed
+    assert report.total == 20_000 + 5_000  # 乙乡 and its village
+
+    county.incident("town-a", "2021-05-10", kind="越级", level="市", persons=2, village="village-a2")
+    again = county.awards("2021")
+    assert county.verdict(again, "village-a2", VILLAGE).status == "judged"  # its own incident fails it
+    assert [f.criterion for f in county.verdict(again, "village-a2", VILLAGE).failures] == ["无越级上访"]
+    assert county.verdict(again, "village-a2", VILLAGE).failures[0].reason == (
+        "2021-05-10 到市越级访 2 人（事件 I-2，属地 甲镇二村）")
+    assert county.verdict(again, "village-a1", VILLAGE).status == "undetermined"
+
+    before = county.tree_size
+    with pytest.raises(Refused, match="不在属地 town-b 之内") as refused:
+        county.incident("town-b", "2021-05-11", kind="越级", level="市", village="village-a1")
+    assert refused.value.code == "rule_violation" and county.tree_size == before
+
+
+def test_hook_incident_kinds_a_skip_level_visit_of_five_or_more_is_a_collective_visit_too(
+    database_url, xinfang_ledger  # noqa: ANN001
+) -> None:
+    county = xinfang_ledger(blocked=ONLY_ZHIJIANG, url=database_url)
+    county.incident("town-b", "2021-06-01", kind="越级", level="京", persons=6, village="village-b1")
+    county.incident("town-a", "2021-06-02", kind="越级", level="京", persons=4, village="village-a1")
+    report = county.awards("2021")
+    [failure] = county.verdict(report, "town-b", TOWNSHIP).failures
+    assert (failure.criterion, failure.reason) == ("无集体越级上访", "2021-06-01 进京越级访 6 人，亦计为集体访（事件 I-1，属地 乙乡一村）")
+    assert county.verdict(report, "town-a", TOWNSHIP).passed  # four persons: not collective
+    assert [f.criterion for f in county.verdict(report, "village-b1", VILLAGE).failures] == ["无越级上访", "无集体上访"]
+    assert [i.kinds for i in county.facts("2021").incidents] == [["越级", "集体"], ["越级"]]
+
+    higher = make_rules({"national": {"collective_threshold": 7}}, blocked=ONLY_ZHIJIANG)
+    assert county.verdict(county.awards("2021", rules=higher), "town-b", TOWNSHIP).passed
+
+
+def test_the_satisfaction_award_leaves_out_litigation_items_as_the_indicator_does(
+    database_url, xinfang_ledger  # noqa: ANN001
+) -> None:
+    county = xinfang_ledger(blocked=ONLY_ZHIJIANG, url=database_url)
+    for _ in range(2):
+        county.case("2021-03-01", unit="town-a", decided=20, served=21, rated={"责任单位": "满意"})
+    for _ in range(3):  # 涉法涉诉: out of the satisfaction rate (domain §4), so out of the award
+        county.case("2021-03-01", unit="town-a", decided=20, served=21, rated={"责任单位": "不满意"}, flags=["涉法涉诉"])
+    report = county.awards("2021")
+    verdict = county.verdict(report, "town-a", SATISFIED)
+    assert (verdict.passed, verdict.amount) == (True, 10_000)
+    assert county.facts("2021").unit("town-a").ratings == {"责任单位": {"满意": 2}}  # type: ignore[union-attr]
+
+
+def test_annual_awards_are_not_judged_for_a_month(database_url, xinfang_ledger) -> None:  # noqa: ANN001
+    county = xinfang_ledger(blocked=ONLY_ZHIJIANG, url=database_url)
+    county.case("2021-03-01", unit="town-a", decided=5, served=6, rated={"责任单位": "满意"})
+    month = county.awards("2021-03")
+    assert {v.status for v in month.verdicts} == {"not_applicable"} and month.total == 0
+    assert "按年度评定：考核期 2021年3月 不是完整年度" in month.verdicts[0].note
+    year = county.awards("2021")
+    assert year.total == 50_000 + 20_000 + 3 * 5_000 + 10_000

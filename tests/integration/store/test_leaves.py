@@ -207,6 +207,26 @@ def test_duplicate_receipt_is_refused_and_rolls_back_the_events(recorder: Any, c
     assert_verifiable(recorder)
 
 
+def test_an_aggregates_events_after_a_version_and_its_leaves_come_in_one_query_each(
+    recorder: Any, clock: Clock
+) -> None:
+    first, second, third, untouched = (UUID(int=n) for n in (1, 2, 3, 4))
+    for version in range(1, 5):
+        recorder.insert_events([stored_envelope(first, version, clock()), stored_envelope(untouched, version, clock())])
+    recorder.insert_events([stored_envelope(second, 1, clock()), stored_envelope(second, 2, clock())])
+
+    after = recorder.select_events_after({first: 2, second: 0, third: 0})
+    assert [(e.originator_id, e.originator_version) for e in after] == [(first, 3), (first, 4), (second, 1), (second, 2)]
+    assert after[0].state == recorder.select_events(first, gt=2, lte=3)[0].state
+    assert recorder.select_events_after({first: 4, third: 0}) == []
+    assert recorder.select_events_after({}) == []
+
+    leaves = recorder.select_leaves_of(first)
+    assert [(leaf.seq, leaf.originator_version) for leaf in leaves] == [(0, 1), (2, 2), (4, 3), (6, 4)]
+    assert leaves == [recorder.leaf_at(first, version) for version in range(1, 5)]
+    assert recorder.select_leaves_of(third) == []
+
+
 def test_recorded_at_regression_is_refused(recorder: Any, clock: Clock) -> None:
     case = uuid4()
     last = clock()

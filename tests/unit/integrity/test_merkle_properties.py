@@ -1,15 +1,14 @@
-"""Merkle tree properties, checked against a minimal reference written from RFC 9162 §2.1.
+"""Merkle tree properties, checked against the outside verifier of :mod:`support.rfc9162`.
 
-The reference below (``_mth``, ``_path``, ``_proof``, ``_rfc_*``) imports nothing from the
-ledger: it is the RFC text transcribed as directly as possible, recursion and all, so a mistake
-shared by the production code and its tests would have to be made twice, differently.
+That reference imports nothing from the ledger: it is the RFC text transcribed as directly as
+possible, recursion and all, so a mistake shared by the production code and its tests would
+have to be made twice, differently.
 """
-
-from hashlib import sha256
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import rfc9162 as rfc
 
 from ledger.integrity.merkle import (
     CompactRange,
@@ -25,135 +24,14 @@ from ledger.integrity.merkle import (
     verify_inclusion,
 )
 
-# --- reference, RFC 9162 §2.1 ---------------------------------------------------------------
-
-
-def _hash(data: bytes) -> bytes:
-    return sha256(data).digest()
-
-
-def _k(n: int) -> int:
-    """The largest power of two smaller than n."""
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def _mth(d: list[bytes]) -> bytes:
-    """§2.1.1 MTH over leaf hashes (``d`` holds HASH(0x00 ‖ d(i)) already)."""
-    n = len(d)
-    if n == 0:
-        return _hash(b"")
-    if n == 1:
-        return d[0]
-    k = _k(n)
-    return _hash(b"\x01" + _mth(d[:k]) + _mth(d[k:]))
-
-
-def _path(m: int, d: list[bytes]) -> list[bytes]:
-    """§2.1.3.1 PATH(m, D[n])."""
-    n = len(d)
-    if n == 1:
-        return []
-    k = _k(n)
-    if m < k:
-        return _path(m, d[:k]) + [_mth(d[k:])]
-    return _path(m - k, d[k:]) + [_mth(d[:k])]
-
-
 def _path_shape(m: int, n: int) -> list[bool]:
     """Which side each PATH(m, D[n]) element sits on (True: right), leaf to root."""
     if n == 1:
         return []
-    k = _k(n)
+    k = rfc.split(n)
     if m < k:
         return _path_shape(m, k) + [True]
     return _path_shape(m - k, n - k) + [False]
-
-
-def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
-    """§2.1.4.1 SUBPROOF(m, D[n], b)."""
-    n = len(d)
-    if m == n:
-        return [] if b else [_mth(d)]
-    k = _k(n)
-    if m <= k:
-        return _subproof(m, d[:k], b) + [_mth(d[k:])]
-    return _subproof(m - k, d[k:], False) + [_mth(d[:k])]
-
-
-def _proof(m: int, d: list[bytes]) -> list[bytes]:
-    """§2.1.4.1 PROOF(m, D[n])."""
-    return _subproof(m, d, True)
-
-
-def _rfc_verify_inclusion(leaf_index, tree_size, hash_, inclusion_path, root_hash) -> bool:
-    """§2.1.3.2, step by step."""
-    # 1.
-    if leaf_index >= tree_size:
-        return False
-    # 2.
-    fn, sn = leaf_index, tree_size - 1
-    # 3.
-    r = hash_
-    # 4.
-    for p in inclusion_path:
-        # a.
-        if sn == 0:
-            return False
-        # b.
-        if fn % 2 == 1 or fn == sn:
-            r = _hash(b"\x01" + p + r)
-            if fn % 2 == 0:
-                while not (fn % 2 == 1 or fn == 0):
-                    fn, sn = fn // 2, sn // 2
-        else:
-            r = _hash(b"\x01" + r + p)
-        # c.
-        fn, sn = fn // 2, sn // 2
-    # 5.
-    return sn == 0 and r == root_hash
-
-
-def _is_power_of_two(x: int) -> bool:
-    return x > 0 and x & (x - 1) == 0
-
-
-def _rfc_verify_consistency(first, second, first_hash, second_hash, consistency_path) -> bool:
-    """§2.1.4.2, step by step, for 0 < first < second."""
-    # 1.
-    if not consistency_path:
-        return False
-    # 2.
-    if _is_power_of_two(first):
-        consistency_path = [first_hash] + list(consistency_path)
-    # 3.
-    fn, sn = first - 1, second - 1
-    # 4.
-    if fn % 2 == 1:
-        while fn % 2 == 1:
-            fn, sn = fn // 2, sn // 2
-    # 5.
-    fr = sr = consistency_path[0]
-    # 6.
-    for c in consistency_path[1:]:
-        # a.
-        if sn == 0:
-            return False
-        # b.
-        if fn % 2 == 1 or fn == sn:
-            fr = _hash(b"\x01" + c + fr)
-            sr = _hash(b"\x01" + c + sr)
-            if fn % 2 == 0:
-                while not (fn % 2 == 1 or fn == 0):
-                    fn, sn = fn // 2, sn // 2
-        else:
-            sr = _hash(b"\x01" + sr + c)
-        # c.
-        fn, sn = fn // 2, sn // 2
-    # 7.
-    return fr == first_hash and sr == second_hash and sn == 0
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -161,7 +39,7 @@ def _rfc_verify_consistency(first, second, first_hash, second_hash, consistency_
 
 def _leaves(size: int, salt: bytes = b"") -> list[bytes]:
     """Distinct leaf hashes, so that no proof can verify by a coincidence of equal subtrees."""
-    return [_hash(b"\x00" + salt + i.to_bytes(4, "big")) for i in range(size)]
+    return [rfc.HASH(b"\x00" + salt + i.to_bytes(4, "big")) for i in range(size)]
 
 
 def _store(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
@@ -213,32 +91,32 @@ trees = st.tuples(st.integers(min_value=1, max_value=300), st.binary(max_size=8)
 @pytest.mark.parametrize("size", range(0, 2 * SMALL + 1))
 def test_root_of_equals_the_recursive_rfc_definition(size):
     leaves = _leaves(size, b"roots")
-    assert root_of(leaves) == _mth(leaves)
+    assert root_of(leaves) == rfc.mth(leaves)
 
 
 @pytest.mark.parametrize("size", range(1, SMALL + 1))
 def test_every_inclusion_proof_of_a_small_tree_is_the_rfc_path_and_verifies(size):
     leaves = SMALL_LEAVES[:size]
-    root = _mth(leaves)
+    root = rfc.mth(leaves)
     assert root_at(size, SMALL_NODES) == root
     for index in range(size):
         proof = inclusion_proof(index, size, SMALL_NODES)
-        assert proof == _path(index, leaves)
+        assert proof == rfc.path(index, leaves)
         verify_inclusion(index, size, leaves[index], proof, root)
-        assert _rfc_verify_inclusion(index, size, leaves[index], proof, root)
+        assert rfc.verify_inclusion(index, size, leaves[index], proof, root)
 
 
 @pytest.mark.parametrize("new", range(1, SMALL + 1))
 def test_every_consistency_proof_of_a_small_tree_is_the_rfc_proof_and_verifies(new):
     leaves = SMALL_LEAVES[:new]
-    new_root = _mth(leaves)
+    new_root = rfc.mth(leaves)
     for old in range(1, new + 1):
         proof = consistency_proof(old, new, SMALL_NODES)
-        assert proof == _proof(old, leaves)
-        old_root = _mth(leaves[:old])
+        assert proof == rfc.proof(old, leaves)
+        old_root = rfc.mth(leaves[:old])
         verify_consistency(old, new, old_root, new_root, proof)
         if old < new:
-            assert _rfc_verify_consistency(old, new, old_root, new_root, proof)
+            assert rfc.verify_consistency(old, new, old_root, new_root, proof)
 
 
 # --- random trees -----------------------------------------------------------------------------
@@ -252,14 +130,14 @@ def test_inclusion_proofs_of_random_trees_verify_and_any_tampering_fails(tree, d
     nodes = _store(leaves)
     size = data.draw(st.integers(min_value=1, max_value=total), label="size")
     root = root_at(size, nodes)
-    assert root == _mth(leaves[:size])
+    assert root == rfc.mth(leaves[:size])
     for index in range(size):
         keys = inclusion_keys(index, size)
         assert keys <= _perfect_keys(size)
         assert len(keys) <= 2 * size.bit_length()
         proof = inclusion_proof(index, size, {key: nodes[key] for key in keys})
         verify_inclusion(index, size, leaves[index], proof, root)
-        assert _rfc_verify_inclusion(index, size, leaves[index], proof, root)
+        assert rfc.verify_inclusion(index, size, leaves[index], proof, root)
 
     index = data.draw(st.integers(min_value=0, max_value=size - 1), label="index")
     leaf, proof = leaves[index], inclusion_proof(index, size, nodes)
@@ -270,20 +148,20 @@ def test_inclusion_proofs_of_random_trees_verify_and_any_tampering_fails(tree, d
         at = data.draw(st.integers(min_value=0, max_value=len(proof) - 1), label="at")
         tampered = proof[:at] + [_flip(proof[at], bit)] + proof[at + 1 :]
         assert not _inclusion_ok(index, size, leaf, tampered, root)
-        assert not _rfc_verify_inclusion(index, size, leaf, tampered, root)
+        assert not rfc.verify_inclusion(index, size, leaf, tampered, root)
         assert not _inclusion_ok(index, size, leaf, proof[:-1], root)
     assert not _inclusion_ok(index, size, leaf, proof + [root], root)
 
     other = data.draw(st.integers(min_value=0, max_value=2 * size), label="other")
     if other != index:
         assert not _inclusion_ok(other, size, leaf, proof, root)
-        assert not _rfc_verify_inclusion(other, size, leaf, proof, root)
+        assert not rfc.verify_inclusion(other, size, leaf, proof, root)
     if other != size and index < other:
         # A path only fixes the leaf's position, so another size is caught exactly when it
         # would give the leaf a different path.
         same_shape = _path_shape(index, other) == _path_shape(index, size)
         assert _inclusion_ok(index, other, leaf, proof, root) == same_shape
-        assert _rfc_verify_inclusion(index, other, leaf, proof, root) == same_shape
+        assert rfc.verify_inclusion(index, other, leaf, proof, root) == same_shape
 
 
 @settings(max_examples=80, deadline=None)
@@ -299,18 +177,18 @@ def test_consistency_proofs_of_random_trees_verify_and_any_tampering_fails(tree,
     assert len(keys) <= 2 * new.bit_length()
     proof = consistency_proof(old, new, {key: nodes[key] for key in keys})
     old_root, new_root = root_at(old, nodes), root_at(new, nodes)
-    assert proof == _proof(old, leaves[:new])
+    assert proof == rfc.proof(old, leaves[:new])
     verify_consistency(old, new, old_root, new_root, proof)
     if old == new:
         assert proof == []
         return
-    assert _rfc_verify_consistency(old, new, old_root, new_root, proof)
+    assert rfc.verify_consistency(old, new, old_root, new_root, proof)
 
     bit = data.draw(st.integers(min_value=0, max_value=255), label="bit")
     at = data.draw(st.integers(min_value=0, max_value=len(proof) - 1), label="at")
     tampered = proof[:at] + [_flip(proof[at], bit)] + proof[at + 1 :]
     assert not _consistency_ok(old, new, old_root, new_root, tampered)
-    assert not _rfc_verify_consistency(old, new, old_root, new_root, tampered)
+    assert not rfc.verify_consistency(old, new, old_root, new_root, tampered)
     assert not _consistency_ok(old, new, _flip(old_root, bit), new_root, proof)
     assert not _consistency_ok(old, new, old_root, _flip(new_root, bit), proof)
     assert not _consistency_ok(old, new, new_root, old_root, proof)
@@ -324,8 +202,8 @@ def test_consistency_proofs_of_random_trees_verify_and_any_tampering_fails(tree,
             continue
         accepted = _consistency_ok(o, n, old_root, new_root, proof)
         if 0 < o < n:
-            assert accepted == _rfc_verify_consistency(o, n, old_root, new_root, proof)
-            if len(_proof(o, _leaves(n))) != len(proof):  # lengths depend on sizes only
+            assert accepted == rfc.verify_consistency(o, n, old_root, new_root, proof)
+            if len(rfc.proof(o, _leaves(n))) != len(proof):  # lengths depend on sizes only
                 assert not accepted
         else:
             assert not accepted
@@ -342,7 +220,7 @@ def test_compact_range_roots_equal_root_of_for_every_prefix(tree):
         compact.append(leaf)
         assert compact.size == size
         assert compact.root() == root_of(leaves[:size])
-    assert compact.root() == _mth(leaves)
+    assert compact.root() == rfc.mth(leaves)
 
 
 @settings(max_examples=60, deadline=None)
@@ -357,7 +235,7 @@ def test_appended_nodes_are_exactly_the_perfect_subtrees_with_their_rfc_hashes(t
         assert completed[0] == (0, i, leaf)
         for level, index, value in completed:
             assert (level, index) not in produced
-            assert value == _mth(leaves[index << level : (index + 1) << level])
+            assert value == rfc.mth(leaves[index << level : (index + 1) << level])
             produced[level, index] = value
     assert set(produced) == _perfect_keys(total)
 
@@ -422,7 +300,7 @@ def test_a_shrinking_or_forked_history_fails_consistency():
     proof = consistency_proof(7, 13, SMALL_NODES)
     with pytest.raises(ProofError, match="went down"):
         verify_consistency(13, 7, new_root, old_root, proof)
-    forked = _mth(SMALL_LEAVES[:6] + [_hash(b"rewritten")])
+    forked = rfc.mth(SMALL_LEAVES[:6] + [rfc.HASH(b"rewritten")])
     with pytest.raises(ProofError, match="root of size 7"):
         verify_consistency(7, 13, forked, new_root, proof)
     with pytest.raises(ProofError, match="different roots"):

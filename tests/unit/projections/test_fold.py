@@ -12,11 +12,12 @@ from ledger.domain.case import CHINA, business_day
 from ledger.domain.ids import aggregate_id
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Fold, Late, RecordFacts, State, day_of
 from schemas import events as ev
-from schemas.common import Actor
+from schemas.common import Actor, SourceActor
 from schemas.events import Envelope, Event
 
 CLERK = Actor(id="clerk-1", unit="xfj", role="clerk")
 HANDLER = Actor(id="handler-a", unit="town-a", role="handler")
+ADMIN = Actor(id="admin-1", unit="county", role="admin")
 T = datetime(2021, 3, 1, 9, tzinfo=CHINA)
 
 
@@ -31,12 +32,13 @@ class Log:
         self.envelopes: list[Envelope] = []
 
     def add(self, key: str, event: Event, actor: Actor, day: int, late: timedelta = timedelta(0),
-            batch: str | None = None) -> None:
+            batch: str | None = None, migration: str | None = None, original_actor: SourceActor | None = None) -> None:
         oid = aggregate_id(event.aggregate, key)
         self.versions[oid] = self.versions.get(oid, 0) + 1
         occurred = T + timedelta(days=day)
         envelope = Envelope(originator_id=oid, originator_version=self.versions[oid], occurred_at=occurred,
-                            recorded_at=occurred + late, actor=actor, event=event, batch=batch)
+                            recorded_at=occurred + late, actor=actor, event=event, batch=batch,
+                            migration=migration, original_actor=original_actor)
         self.envelopes.append(envelope)
         self.step(self.seq, envelope)
         self.seq += 1
@@ -66,17 +68,28 @@ def test_a_case_keeps_who_did_what_where_it_went_and_how_it_was_rated() -> None:
         ("责任单位", "不满意", "town-b"), ("信访部门", "超期未评价", "xfj")]
 
 
-def test_late_entries_are_kept_above_the_floor_and_imports_are_not_late() -> None:
+def test_late_entries_are_kept_above_the_floor_and_only_a_declared_migrations_history_is_exempt() -> None:
     log = Log()
     log.add("D-1", ev.DisputeFound(dispute="D-1", township="town-a", subject="邻里"), HANDLER, 0,
             late=BACKFILL_FLOOR - timedelta(minutes=1))
     log.add("D-1", ev.DisputeResolved(dispute="D-1"), HANDLER, 5, late=BACKFILL_FLOOR)
     log.add("D-2", ev.DisputeFound(dispute="D-2", township="town-a", subject="邻里"), HANDLER, 0,
-            late=timedelta(days=300), batch="import-1")
-    assert [(late.seq, late.key, late.type) for late in log.state.late.values()] == [(1, "D-1", "DisputeResolved")]
-    assert sum(log.state.activity.values()) == 2  # the import is not counted as an entry at all
+            late=timedelta(days=300), batch="import-1")  # an ordinary import: an entry like any other
+    log.add("M-1", ev.MigrationDeclared(migration="M-1", source="旧信访系统", cutoff=T + timedelta(days=10), expected=2),
+            ADMIN, 20)
+    source = SourceActor(official="old-07", unit="town-a")
+    log.add("D-3", ev.DisputeFound(dispute="D-3", township="town-a", subject="邻里"), ADMIN, 1,
+            late=timedelta(days=300), migration="M-1", original_actor=source)  # history, before the cut-off
+    log.add("D-4", ev.DisputeFound(dispute="D-4", township="town-a", subject="邻里"), ADMIN, 12,
+            late=timedelta(days=300), migration="M-1")  # after the cut-off: the ledger refuses it; the fold counts it
+
+    assert [(late.seq, late.key) for late in log.state.late.values()] == [(1, "D-1"), (2, "D-2"), (5, "D-4")]
+    assert sum(log.state.activity.values()) == 5  # the migrated history is not an entry
     record = log.state.records[aggregate_id("dispute", "D-1").int]
     assert record.done == {"DisputeResolved": (T + timedelta(days=5)).date()}
+    migrated = log.state.records[aggregate_id("dispute", "D-3").int]
+    assert (migrated.actor, migrated.unit) == ("old-07", "town-a")  # the source system's actor, not the importer
+    assert log.state.records[aggregate_id("migration", "M-1").int].imported == 2
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),

@@ -17,17 +17,10 @@ from ledger.errors import ConfigError, PluginFailure
 from ledger.hooks import HolidaySchedule, IncidentFact, TimeLimit, hookimpl
 from ledger.rules import RuleSet
 from plugins import national, qinjiang, zhijiang
+from schemas.events import DecisionIssued, UnitRegistered
+from support.rules import plugin
 
 BUILT_IN = [("national", national), ("zhijiang", zhijiang), ("qinjiang", qinjiang)]
-
-
-def plugin(name: str, version: str | None = "1.0", **attributes: Any) -> tuple[str, types.ModuleType]:
-    module = types.ModuleType(f"xinfang_{name}_test")
-    if version is not None:
-        module.__version__ = version  # type: ignore[attr-defined]
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    return name, module
 
 
 def copy_of(module: types.ModuleType, **changes: Any) -> types.ModuleType:
@@ -90,7 +83,7 @@ def test_changing_a_plugins_config_changes_the_fingerprint() -> None:
 
 def test_changing_a_plugins_version_changes_the_fingerprint() -> None:
     base = RuleSet(BUILT_IN).fingerprint
-    bumped = [(n, copy_of(m, __version__="2021.2") if n == "zhijiang" else m) for n, m in BUILT_IN]
+    bumped = [(n, copy_of(m, __version__="2021.99") if n == "zhijiang" else m) for n, m in BUILT_IN]
     assert RuleSet(bumped).fingerprint != base
 
 
@@ -259,8 +252,8 @@ def test_hook_time_limits_a_local_step_overrides_the_national_one() -> None:
                           starts="accepted_on", stops=("decided_on",), extendable=True)]
 
     rules = RuleSet([("national", national), plugin("strict", xinfang_time_limits=xinfang_time_limits)])
-    assert rules.time_limits["decide"].days == 45
-    assert rules.time_limits["accept"].days == 15  # untouched steps stay national
+    assert rules.limit("decide", date(2021, 3, 1)).days == 45  # type: ignore[union-attr]
+    assert rules.limit("accept", date(2021, 3, 1)).days == 15  # type: ignore[union-attr]  # untouched steps stay national
     assert rules.due("decide", date(2021, 3, 1)) == date(2021, 4, 15)
 
 
@@ -350,4 +343,63 @@ def test_hook_time_limits_local_plugins_answer_in_name_order_whatever_the_regist
 
     alpha, beta = plugin("alpha", xinfang_time_limits=limit_of(40)), plugin("beta", xinfang_time_limits=limit_of(50))
     for order in ([alpha, beta, ("national", national)], [("national", national), beta, alpha]):
-        assert RuleSet(order).time_limits["decide"].days == 40
+        assert RuleSet(order).limit("decide", date(2021, 3, 1)).days == 40  # type: ignore[union-attr]
+
+
+# ── where a plugin's rules apply ─────────────────────────────────────────────
+
+TREE = {
+    "county": UnitRegistered(code="county", name="示范县", kind="县"),
+    "town-a": UnitRegistered(code="town-a", name="甲镇", kind="乡镇", parent="county"),
+    "village-a1": UnitRegistered(code="village-a1", name="甲镇一村", kind="村社区", parent="town-a"),
+    "town-b": UnitRegistered(code="town-b", name="乙乡", kind="乡镇", parent="county"),
+}
+
+
+def _township_rule() -> tuple[str, Any]:
+    @hookimpl
+    def xinfang_check_command(event: Any) -> list[str]:
+        return ["本镇规定：不支持的处理意见须写明理由"] if isinstance(event, DecisionIssued) and not event.note else []
+
+    return plugin("township", LOCAL=True, xinfang_check_command=xinfang_check_command)
+
+
+def test_a_local_plugin_checks_commands_in_the_units_it_names_and_below_only() -> None:
+    rules = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-a"]}})
+    decision = DecisionIssued(outcome="不支持")
+    for unit, refused in (("town-a", True), ("village-a1", True), ("town-b", False), ("county", False)):
+        reasons = rules.check(decision, a_case(current_unit=unit), date(2021, 3, 1), units=TREE)
+        assert bool(reasons) is refused, unit
+    assert rules.plugins[1].config == {"units": ["town-a"]}
+    assert rules.scope_of("township") == frozenset({"town-a"}) and rules.scope_of("national") is None
+
+
+def test_a_local_plugin_without_units_applies_nowhere_and_its_units_change_the_fingerprint() -> None:
+    nowhere = RuleSet([("national", national), _township_rule()])
+    assert nowhere.check(DecisionIssued(outcome="不支持"), a_case(current_unit="town-a"), date(2021, 3, 1), units=TREE) == []
+    town_a = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-a"]}})
+    town_b = RuleSet([("national", national), _township_rule()], config={"township": {"units": ["town-b"]}})
+    assert len({nowhere.fingerprint, town_a.fingerprint, town_b.fingerprint}) == 3
+
+
+def test_units_that_are_not_unit_codes_are_refused_with_the_plugin_named() -> None:
+    with pytest.raises(ConfigError, match="「township」的适用单位（units）无效") as error:
+        RuleSet([_township_rule()], config={"township": {"units": "town-a"}})
+    assert error.value.code == "bad_plugin_config"
+
+
+def test_hook_awards_a_verdict_that_is_not_judged_cannot_pass_or_award() -> None:
+    from schemas.facts import Period, PeriodFacts
+    from schemas.rules import AwardVerdict
+
+    @hookimpl
+    def xinfang_awards() -> list[AwardVerdict]:
+        return [AwardVerdict(unit="town-a", name="甲镇", kind="乡镇", township_class=None, title="三无乡镇",
+                             passed=True, amount=50_000, status="undetermined")]
+
+    facts = PeriodFacts(period=Period(label="2021年", start=date(2021, 1, 1), end=date(2021, 12, 31)), as_of=None,
+                        reference_day=date(2021, 12, 31), tree_size=0, rules_fingerprint="", units=[], cases=[],
+                        incidents=[])
+    rules = RuleSet([plugin("generous", xinfang_awards=xinfang_awards)])
+    with pytest.raises(PluginFailure, match="「generous」的 xinfang_awards .*town-a「三无乡镇」为待定，不能通过或给予奖励"):
+        rules.awards(facts)
