@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger.codec import EnvelopeMapper
 from ledger.config import database_url, environment
+from ledger.domain import case as case_rules
 from ledger.domain.case import CHINA, Case, business_day
 from ledger.domain.decide import (
     Context,
