@@ -20,9 +20,6 @@ from api.context import ApiContext
 from api.problems import forbidden
 from schemas.common import ROLE_NAMES, Actor
 
-PUBLIC_PATHS = ["^/schema", "^/problems"]
-
-
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
@@ -39,7 +36,8 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=token)
 
 
-auth_middleware = DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)
+auth_middleware = DefineMiddleware(BearerTokenMiddleware)
+"""On the ``/api`` router only: the documents (``/schema``, ``/problems``) are public, the pages use sessions."""
 
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
