@@ -28,10 +28,11 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
+from api.problems import ApiProblem
 from ledger.sessions import SessionStore, hash_session
 from schemas.common import Actor
 
@@ -109,10 +110,6 @@ class SessionMiddleware(AbstractAuthenticationMiddleware):
 session_middleware = DefineMiddleware(SessionMiddleware)
 
 
-class CsrfRefused(PermissionDeniedException):
-    """A form posted without the token of the page it came from."""
-
-
 async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Refuse (403) an unsafe request whose CSRF token does not match its session or sign-in cookie."""
     if connection.scope["method"] not in UNSAFE:
@@ -124,4 +121,4 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         value = form.get(CSRF_FIELD, "")
         supplied = value if isinstance(value, str) else ""
     if not secret or not supplied or not hmac.compare_digest(supplied, csrf_token(secret)):
-        raise CsrfRefused(detail="表单已失效或来自别的网站：请回到本站页面，刷新后重新提交。")
+        raise ApiProblem("forbidden", "表单已失效或来自别的网站：请回到本站页面，刷新后重新提交。", code="csrf_refused")
