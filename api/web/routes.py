@@ -38,8 +38,10 @@ log = logging.getLogger("xinfang.web")
 
 
 
-def china_time(moment: datetime) -> str:
-    """A timestamp as people in the county read it: Beijing time, to the minute."""
+def china_time(moment: datetime | str) -> str:
+    """A timestamp (or its ISO text) as people in the county read it: Beijing time, to the minute."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 

@@ -13,8 +13,10 @@ function mountKeyForms() {
   for (const box of document.querySelectorAll("[data-verifier-key]")) {
     const status = box.querySelector("[data-key-status]");
     const input = box.querySelector("textarea");
+    const edit = box.querySelector("[data-key-edit]");
     const show = () => {
       const key = storedKey();
+      edit.open = !key;
       status.textContent = key ? `本浏览器保存的验证公钥：${key}` : "尚未在本浏览器保存验证公钥。";
       const server = document.querySelector("[data-server-key]");
       if (key && server) {
@@ -102,5 +104,6 @@ function mountCaseVerification() {
   });
 }
 
+for (const notice of document.querySelectorAll("[data-needs-script]")) notice.remove();
 mountKeyForms();
 mountCaseVerification();
