@@ -40,7 +40,10 @@ NAV = [
 BACKFILL_SECONDS = Parameters().backfill_hours * 3600
 """The reports' default 补录 threshold, used to mark late entries on the timeline."""
 
-Request_ = Request[Actor, str, Any]
+SignedIn = Request[Actor, str, Any]
+"""A request on a page behind the session: ``user`` is the actor, ``auth`` the session id."""
+NOTICES = {"out": "已退出登录。", "expired": "会话已结束（超时、令牌已吊销或已过期），请重新登录。"}
+INVALID_TOKEN = "令牌无效、已吊销或已过期。请核对后重新输入（令牌由 xinfang token create 签发）。"
 
 
 def safe_next(target: str | None) -> str:
@@ -54,7 +57,7 @@ def cookie_options(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
 
 
-def page(request: Request_, ctx: ApiContext, name: str, *, title: str, nav: str | None = None,
+def page(request: SignedIn, ctx: ApiContext, name: str, *, title: str, nav: str | None = None,
          status: int = 200, **context: Any) -> Template:
     """A page in the signed-in layout: header with the actor, navigation, CSRF token for its forms."""
     actor = request.user
@@ -62,8 +65,9 @@ def page(request: Request_, ctx: ApiContext, name: str, *, title: str, nav: str 
         template_name=name,
         status_code=status,
         context={
-            "title": title, "nav": nav, "nav_items": NAV, "actor": actor, "role_name": ROLE_NAMES[actor.role], "role_names": ROLE_NAMES,
-            "unit_label": reads.unit_name(ctx, actor.unit), "csrf": csrf_token(request.auth), **context,
+            "title": title, "nav": nav, "nav_items": NAV, "actor": actor, "role_names": ROLE_NAMES,
+            "role_name": ROLE_NAMES[actor.role], "unit_label": reads.unit_name(ctx, actor.unit),
+            "csrf": csrf_token(request.auth), **context,
         },
     )
 
@@ -78,9 +82,7 @@ class SignInController(Controller):
     def form(self, request: Request[Any, Any, Any],
              target: Annotated[str | None, QueryParameter(name="next")] = None,
              ended: Annotated[str | None, QueryParameter(name="ended")] = None) -> Template:
-        return self._form(request, safe_next(target), notice={"out": "已退出登录。",
-                                                              "expired": "会话已结束（超时、令牌已吊销或已过期），请重新登录。"
-                                                              }.get(ended or ""))
+        return self._form(request, safe_next(target), notice=NOTICES.get(ended or ""))
 
     @staticmethod
     def _form(request: Request[Any, Any, Any], target: str, *, error: str | None = None,
@@ -99,7 +101,7 @@ class SignInController(Controller):
         sessions = web_sessions(request)
         opened = await anyio.to_thread.run_sync(sessions.sign_in, token) if token else None
         if opened is None:
-            return self._form(request, target, status=400, error="令牌无效、已吊销或已过期。请核对后重新输入（令牌由 xinfang token create 签发）。")
+            return self._form(request, target, status=400, error=INVALID_TOKEN)
         previous = request.cookies.get(SESSION_COOKIE)
         if previous:
             await anyio.to_thread.run_sync(sessions.sign_out, previous)
@@ -116,7 +118,7 @@ class SessionController(Controller):
     include_in_schema = False
 
     @post("/", status_code=303)
-    async def sign_out(self, request: Request_) -> Redirect:
+    async def sign_out(self, request: SignedIn) -> Redirect:
         await anyio.to_thread.run_sync(web_sessions(request).sign_out, request.auth)
         response = Redirect("/signin?ended=out", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -128,7 +130,7 @@ class HomeController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def home(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def home(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         return page(request, ctx, "home.html", title="首页", nav="/")
 
 
@@ -152,24 +154,24 @@ class ReportPagesController(Controller):
     include_in_schema = False
 
     @staticmethod
-    def _sketch(request: Request_, ctx: ApiContext) -> Template:
+    def _sketch(request: SignedIn, ctx: ApiContext) -> Template:
         title, what, command = SKETCHES[request.url.path]
         return page(request, ctx, "sketch.html", title=title, nav=request.url.path, what=what, command=command)
 
     @get("/accountability", sync_to_thread=True)
-    def accountability(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def accountability(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         return self._sketch(request, ctx)
 
     @get("/indicators", sync_to_thread=True)
-    def indicators(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def indicators(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         return self._sketch(request, ctx)
 
     @get("/awards", sync_to_thread=True)
-    def awards(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def awards(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         return self._sketch(request, ctx)
 
     @get("/appraisals", sync_to_thread=True)
-    def appraisals(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def appraisals(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         return self._sketch(request, ctx)
 
 
@@ -178,14 +180,14 @@ class CaseController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def search(self, request: Request_, ctx: NamedDependency[ApiContext],
+    def search(self, request: SignedIn, ctx: NamedDependency[ApiContext],
                number: Annotated[str | None, QueryParameter(max_length=40)] = None) -> Response[Any]:
         if number and number.strip():
             return Redirect(f"/cases/{quote(number.strip(), safe='')}", status_code=303)
         return page(request, ctx, "search.html", title="案件查询", nav="/cases")
 
     @get("/{number:str}", sync_to_thread=True)
-    def case(self, request: Request_, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
+    def case(self, request: SignedIn, ctx: NamedDependency[ApiContext], actor: NamedDependency[Actor],
              number: FromPath[CaseNumber]) -> Template:
         view = reads.case_view(ctx, actor, number)
         entries = reads.timeline(ctx, actor, number)
@@ -207,7 +209,7 @@ class IntegrityController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def overview(self, request: Request_, ctx: NamedDependency[ApiContext]) -> Template:
+    def overview(self, request: SignedIn, ctx: NamedDependency[ApiContext]) -> Template:
         checkpoints = integrity(ctx).checkpoints
         try:
             key: str | None = checkpoints.verifier_key()
@@ -237,4 +239,5 @@ def not_signed_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any
 
 def error_page(request: Request[Any, Any, Any], problem: ApiProblem, status: int, title: str) -> Template:
     return Template(template_name="error.html", status_code=status,
-                    context={"title": title, "problem": problem, "status": status, "signed_in": "user" in request.scope})
+                    context={"title": title, "problem": problem, "status": status,
+                             "signed_in": "user" in request.scope})

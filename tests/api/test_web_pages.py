@@ -163,7 +163,8 @@ def test_the_bearer_api_is_untouched_by_sessions_and_csrf(world: World) -> None:
     assert world.post("/api/cases", msgspec.to_builtins(body), who="clerk").status_code == 201
     sign_in(world, "admin")
     size = world.size()
-    without_bearer = world.post("/api/cases", msgspec.to_builtins(command("RegisterPetition", START, number="W-2")), who=None)
+    unsigned = msgspec.to_builtins(command("RegisterPetition", START, number="W-2"))
+    without_bearer = world.post("/api/cases", unsigned, who=None)
     assert without_bearer.status_code == 401
     assert without_bearer.headers["content-type"].startswith("application/problem+json")
     assert world.size() == size

@@ -9,38 +9,23 @@ Screenshots go to ``var/screenshots/`` (test output, not committed).
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from support.serve import Server
 from support.tamper import Operator, build_county, flip
 
 from ledger.domain.ids import aggregate_id
 from ledger.store.leaves import decode_leaf
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 CASE = "2021-000001"
 WIDE = {"width": 1920, "height": 1080}
 NARROW = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        if os.environ.get("XINFANG_REQUIRE_BROWSER") == "1":
-            pytest.fail("浏览器测试需要 /usr/bin/chromium（apt-get install chromium），本次运行要求浏览器测试")
-        pytest.skip("没有 /usr/bin/chromium，跳过浏览器测试（apt-get install chromium）")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +53,17 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_county(tmp_path_factory.mktemp("web"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def inspector(county: Server) -> str:
+    """An inspector's token, shared by the tests that do not end it."""
+    return county.token("inspector", "county", "inspector-1")
+
+
+@pytest.fixture(scope="module")
+def county_key(county: Server) -> str:
+    return verifier_key(county)
 
 
 def forwarding_seq(operator: Operator) -> int:
@@ -115,16 +111,16 @@ def test_a_bad_token_is_refused_in_chinese(browser: Browser, county: Server, scr
     page.close()
 
 
-def test_an_inspector_signs_in_sees_the_integrity_page_and_signs_out(browser: Browser, county: Server,
-                                                                    screenshots: Path) -> None:
+def test_an_inspector_signs_in_sees_the_integrity_page_and_signs_out(
+        browser: Browser, county: Server, inspector: str, county_key: str, screenshots: Path) -> None:
     page = browser.new_page(viewport=WIDE)
-    sign_in(page, county, county.token("inspector", "county", "inspector-1"), "/integrity")
+    sign_in(page, county, inspector, "/integrity")
     assert page.url == f"{county.base}/integrity"
     header = page.locator("header.site .who").inner_text()
     assert "纪检监察人员" in header and "示范县" in header
     assert page.get_by_role("heading", name="最新签名检查点").is_visible()
     assert page.locator("[data-checkpoint]").inner_text().startswith("xinfang-ledger/ledger\n")
-    assert page.locator("[data-server-key]").inner_text() == verifier_key(county)
+    assert page.locator("[data-server-key]").inner_text() == county_key
     assert "xinfang witness --state" in page.locator("pre.command").inner_text()
     assert page.locator("nav[aria-label='主导航'] a[aria-current='page']").inner_text() == "完整性"
     page.screenshot(path=screenshots / "integrity.png", full_page=True)
@@ -166,10 +162,11 @@ def test_a_form_without_its_csrf_token_is_refused(browser: Browser, county: Serv
     page.close()
 
 
-def test_every_field_has_a_label_and_pages_work_with_scripts_off(browser: Browser, county: Server) -> None:
+def test_every_field_has_a_label_and_pages_work_with_scripts_off(browser: Browser, county: Server,
+                                                                 inspector: str) -> None:
     context = browser.new_context(viewport=NARROW, java_script_enabled=False)
     page = context.new_page()
-    sign_in(page, county, county.token("inspector", "county", "inspector-2"), f"/cases/{CASE}")
+    sign_in(page, county, inspector, f"/cases/{CASE}")
     assert page.url == f"{county.base}/cases/{CASE}"
     rows = page.locator("table.timeline tbody tr")
     assert rows.count() == 5
@@ -182,11 +179,12 @@ def test_every_field_has_a_label_and_pages_work_with_scripts_off(browser: Browse
     context.close()
 
 
-def test_the_browser_verifies_an_intact_case(browser: Browser, county: Server, screenshots: Path) -> None:
+def test_the_browser_verifies_an_intact_case(browser: Browser, county: Server, inspector: str, county_key: str,
+                                             screenshots: Path) -> None:
     context = browser.new_context(viewport=WIDE)
     page = context.new_page()
-    sign_in(page, county, county.token("inspector", "county", "inspector-3"))
-    keep_verifier_key(page, county, verifier_key(county))
+    sign_in(page, county, inspector)
+    keep_verifier_key(page, county, county_key)
     assert "与服务器公布的一致" in page.locator("[data-key-status]").first.inner_text()
     result = verify_case(page, county)
     assert result.get_attribute("data-outcome") == "ok", result.inner_text()
@@ -197,12 +195,12 @@ def test_the_browser_verifies_an_intact_case(browser: Browser, county: Server, s
 
 
 def test_a_key_the_inspector_did_not_get_from_this_ledger_is_not_trusted(browser: Browser, county: Server,
-                                                                         tmp_path: Path) -> None:
+                                                                         inspector: str, tmp_path: Path) -> None:
     other = Server(tmp_path)
     other.cli("init")
     context = browser.new_context(viewport=NARROW)
     page = context.new_page()
-    sign_in(page, county, county.token("inspector", "county", "inspector-4"))
+    sign_in(page, county, inspector)
     keep_verifier_key(page, county, verifier_key(other))
     result = verify_case(page, county)
     assert result.get_attribute("data-outcome") == "failed"
@@ -238,3 +236,64 @@ def test_the_browser_names_the_event_whose_payload_was_edited(browser: Browser, 
         context.close()
     finally:
         server.stop()
+
+
+CASE_SEQS = [8, 9, 10, 11, 12]
+"""Where the case's five events sit in the log: after the county's six units and two officials."""
+
+FORGERIES = """
+async ([kind, key]) => {
+  const v = await import('/static/verify.js');
+  const checkpointText = await (await fetch('/integrity/checkpoint')).text();
+  const size = Number(checkpointText.split('\\n')[1]);
+  const proof = await (await fetch(`/cases/2021-000001/proof?size=${size}`)).json();
+  const events = proof.events;
+  const flip = (hex) => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
+  if (kind === 'drop') events.splice(2, 1);
+  if (kind === 'swap') [events[1], events[2]] = [events[2], events[1]];
+  if (kind === 'payload') events[2].payload = btoa(atob(events[2].payload).replace('handler-a', 'handler-b'));
+  if (kind === 'path') events[3].proof.path[0] = flip(events[3].proof.path[0]);
+  if (kind === 'tail') events.pop();
+  if (kind === 'size') proof.tree_size -= 1;
+  const result = await v.verifyCase({ checkpointText, verifierKey: key, proof });
+  const event = result.event || {};
+  return [result.ok, result.code ?? null, event.seq ?? null, event.version ?? null];
+}
+"""
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("none", [True, None, None, None]),
+    ("drop", [False, "version_gap", CASE_SEQS[3], 4]),  # the event after the gap is named
+    ("swap", [False, "version_gap", CASE_SEQS[2], 3]),
+    ("payload", [False, "payload_changed", CASE_SEQS[2], 3]),
+    ("path", [False, "inclusion", CASE_SEQS[3], 4]),
+    ("tail", [True, None, None, None]),  # a Merkle log proves presence, not absence: the page says what it covered
+    ("size", [False, "checkpoint", None, None]),
+])
+def test_the_verifier_names_the_first_event_a_forged_proof_breaks(browser: Browser, county: Server, inspector: str,
+                                                                  county_key: str, kind: str,
+                                                                  expected: list[Any]) -> None:
+    page = browser.new_page(viewport=NARROW)
+    sign_in(page, county, inspector)
+    assert page.evaluate(FORGERIES, [kind, county_key]) == expected
+    page.close()
+
+
+def test_the_browser_also_verifies_the_apis_proof_shape(browser: Browser, county: Server, inspector: str,
+                                                       county_key: str) -> None:
+    """The bearer API's proof (``seq``, leaf as text, no payloads) goes through the same parser."""
+    api = httpx.Client(base_url=county.base, headers={"Authorization": f"Bearer {inspector}"}, timeout=10)
+    checkpoint = api.get("/api/integrity/checkpoint").text
+    proof = api.get(f"/api/cases/{CASE}/proof", params={"size": checkpoint.split("\n")[1]}).json()
+    page = browser.new_page(viewport=NARROW)
+    sign_in(page, county, inspector)
+    result = page.evaluate("""async ([checkpointText, verifierKey, proof]) => {
+      const v = await import('/static/verify.js');
+      return await v.verifyCase({ checkpointText, verifierKey, proof });
+    }""", [checkpoint, county_key, proof])
+    assert result["ok"] is True
+    assert result["events"] == CASE_SEQS
+    assert result["payloadsChecked"] is False
+    page.close()
+    api.close()

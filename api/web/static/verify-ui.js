@@ -75,7 +75,8 @@ function mountCaseVerification() {
     try {
       const checkpointText = await (await fetchOk("/integrity/checkpoint", "text/plain")).text();
       const size = Number(checkpointText.split("\n")[1]);
-      const proof = await (await fetchOk(`/cases/${encodeURIComponent(number)}/proof?size=${size}`, "application/json")).json();
+      const proofUrl = `/cases/${encodeURIComponent(number)}/proof?size=${size}`;
+      const proof = await (await fetchOk(proofUrl, "application/json")).json();
       outcome = await verifyCase({ checkpointText, verifierKey: storedKey(), proof });
     } catch (error) {
       outcome = { ok: false, code: "fetch", message: `无法取得检查点或证明：${error.message}`, event: null };

@@ -10,6 +10,7 @@
 const ZERO_HASH = "0".repeat(64);
 const SIGNATURE_PREFIX = "\u2014 ";
 const ED25519 = 0x01;
+const MAX_SIGNATURES = 100;
 
 export class VerifyError extends Error {
   constructor(code, message, event = null) {
@@ -71,6 +72,7 @@ function nodeHash(left, right) {
 /** RFC 9162 §2.1.3.2: the root that `path` leads to from leaf `index` of a tree of `size` leaves. */
 export async function rootFromInclusion(index, size, hash, path) {
   if (!(index >= 0 && index < size)) throw new VerifyError("inclusion", `序号 ${index} 不在大小为 ${size} 的树中`);
+  if ([hash, ...path].some((h) => h.length !== 32)) throw new VerifyError("inclusion", "包含证明中有长度不是 32 字节的哈希");
   let fn = index;
   let sn = size - 1;
   let r = hash;
@@ -126,17 +128,21 @@ export async function openCheckpoint(noteText, key) {
   if (split < 0 || !noteText.endsWith("\n")) throw new VerifyError("checkpoint", "检查点不是签名注记格式");
   const body = noteText.slice(0, split + 1);
   const lines = noteText.slice(split + 2, -1).split("\n");
+  if (lines.length > MAX_SIGNATURES) throw new VerifyError("checkpoint", "检查点的签名过多");
   const cryptoKey = await crypto.subtle.importKey("raw", key.publicKey, { name: "Ed25519" }, false, ["verify"]);
   let verified = false;
   for (const line of lines) {
     if (!line.startsWith(SIGNATURE_PREFIX)) throw new VerifyError("checkpoint", "签名行格式错误");
-    const [name, encoded] = line.slice(SIGNATURE_PREFIX.length).split(" ");
+    const rest = line.slice(SIGNATURE_PREFIX.length);
+    const space = rest.indexOf(" ");
+    const name = space < 0 ? rest : rest.slice(0, space);
     let signature;
     try {
-      signature = fromBase64(encoded || "");
+      signature = fromBase64(space < 0 ? "" : rest.slice(space + 1));
     } catch {
-      throw new VerifyError("checkpoint", "签名不是规范的 base64");
+      throw new VerifyError("checkpoint", "签名行格式错误");
     }
+    if (!validName(name) || signature.length < 5) throw new VerifyError("checkpoint", "签名行格式错误");
     if (name !== key.name || !equal(signature.slice(0, 4), key.keyHash)) continue;
     const ok = await crypto.subtle.verify({ name: "Ed25519" }, cryptoKey, signature.slice(4), utf8.encode(body));
     if (!ok) throw new VerifyError("signature", "检查点的签名与您保存的验证公钥不符");
