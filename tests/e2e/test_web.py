@@ -183,11 +183,20 @@ def test_the_browser_verifies_an_intact_case(browser: Browser, county: Server, i
                                              screenshots: Path) -> None:
     context = browser.new_context(viewport=WIDE)
     page = context.new_page()
+    requested: list[str] = []
+    failures: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: failures.append(request.url))
+    page.on("pageerror", lambda error: failures.append(str(error)))
+    page.on("console", lambda message: failures.append(message.text) if message.type == "error" else None)
     sign_in(page, county, inspector)
     keep_verifier_key(page, county, county_key)
     assert "与服务器公布的一致" in page.locator("[data-key-status]").first.inner_text()
     result = verify_case(page, county)
     assert result.get_attribute("data-outcome") == "ok", result.inner_text()
+    assert failures == []
+    assert [url for url in requested if not url.startswith(county.base + "/")] == [], "everything ships with the package"
+    assert f"{county.base}/static/vendor/htmx-4.0.1/htmx.min.js" in requested
     assert result.inner_text().startswith("验证通过：本案 5 个事件都在 xinfang-ledger/ledger 的签名检查点")
     assert "事件内容与叶子相符" in result.inner_text()
     page.screenshot(path=screenshots / "case-verified.png", full_page=True)
