@@ -27,6 +27,7 @@ from api.system.controllers import MeController, ProblemController
 from api.web.routes import TEMPLATES, route_not_found, web_routers
 from api.web.session import WebSessions
 from ledger.application import Ledger
+from ledger.sessions import SessionStore
 
 MAX_BODY = 1 << 20
 """1 MiB for a command; the batch import route allows more."""
@@ -87,6 +88,7 @@ def create_app(
     )
 
     def close(app: Litestar) -> None:
+        app.state["web_sessions"].store.close()
         app.state["context"].close()
 
     return Litestar(
@@ -98,7 +100,7 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: route_not_found},
         template_config=TEMPLATES,
         openapi_config=openapi,
-        state=State({"context": context, "web_sessions": WebSessions(context.tokens)}),
+        state=State({"context": context, "web_sessions": WebSessions(SessionStore(context.url))}),
         on_shutdown=[close],
         request_max_body_size=MAX_BODY,
         debug=debug,

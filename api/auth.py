@@ -20,6 +20,7 @@ from api.context import ApiContext
 from api.problems import forbidden
 from schemas.common import ROLE_NAMES, Actor
 
+
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")

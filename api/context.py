@@ -25,7 +25,7 @@ from ledger.domain.case import business_day
 from ledger.errors import Conflict, LedgerError
 from ledger.projections.runner import Projector
 from ledger.rules import RuleSet
-from ledger.sessions import SessionStore
+from ledger.tokens import TokenStore
 from ledger.vault import Vault
 from schemas.commands import Command
 from schemas.common import Actor
@@ -36,7 +36,7 @@ TOKEN_CACHE_SECONDS = 10.0
 
 
 class ApiContext:
-    """Ledger, token and session store, identity vault and the log index of one API process."""
+    """Ledger, token store, identity vault and the log index of one API process."""
 
     def __init__(self, url: str | None = None, *, ledger: Ledger | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -45,8 +45,7 @@ class ApiContext:
         self.ledger = ledger
         self.url = self.ledger.url
         self.clock = clock or china_now
-        self.tokens = SessionStore(self.url)
-        """Bearer tokens, and the web sessions that stand in for them (one connection for both)."""
+        self.tokens = TokenStore(self.url)
         self.index = LogIndex(self.ledger)
         self.write_lock = threading.Lock()
         self._vault: Vault | None = None

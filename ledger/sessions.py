@@ -13,8 +13,8 @@ Table (created if missing), in the ledger's database beside ``api_tokens``::
 
     web_sessions (session_sha256 PRIMARY KEY, token_sha256, created_at, seen_at)
 
-The store shares the token store's connection and lock (it *is* a token store), so a web worker
-holds one connection for both.
+A :class:`SessionStore` is a :class:`~ledger.tokens.TokenStore` with one more table, on the same
+connection and lock: a process that needs both can hold just this one.
 """
 
 from __future__ import annotations
