@@ -230,3 +230,13 @@ def test_signing_out_on_a_worker_forgets_its_cached_session(database_url: str) -
         assert sessions.actor(session_id) == TOKENS["inspector"]
         sessions.sign_out(session_id)
         assert sessions.actor(session_id) is None
+
+
+def test_pages_are_not_cached_nor_framed_and_run_only_this_sites_scripts(world: World) -> None:
+    sign_in(world, "inspector")
+    for path in ("/", "/integrity", "/cases/A-1", "/signin"):
+        headers = world.client.get(path).headers
+        assert headers["cache-control"] == "no-store", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src" not in headers["content-security-policy"]  # default-src 'self' applies to scripts
+        assert headers["x-content-type-options"] == "nosniff"
