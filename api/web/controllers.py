@@ -218,7 +218,7 @@ class IntegrityController(Controller):
         stored = checkpoints.list()
         return page(request, ctx, "integrity.html", title="完整性", nav="/integrity", verifier_key=key,
                     latest=stored[-1] if stored else None, checkpoints=stored[::-1],
-                    tree_size=integrity(ctx).tree_size())
+                    tree_size=integrity(ctx).proofs.tree_size())
 
     @get("/checkpoint", sync_to_thread=True, media_type="text/plain; charset=utf-8")
     def checkpoint(self, ctx: NamedDependency[ApiContext]) -> str:

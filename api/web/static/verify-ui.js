@@ -87,8 +87,7 @@ function mountCaseVerification() {
       const shown = [...document.querySelectorAll("tr[data-seq]")].map((row) => Number(row.dataset.seq));
       const uncovered = shown.filter((seq) => !outcome.events.includes(seq)).length;
       result.textContent = `验证通过：本案 ${outcome.events.length} 个事件都在 ${outcome.checkpoint.origin} 的签名检查点`
-        + `（树大小 ${outcome.checkpoint.size}）中，签名出自您保存的验证公钥`
-        + (outcome.payloadsChecked ? "，事件内容与叶子相符。" : "。")
+        + `（树大小 ${outcome.checkpoint.size}）中，签名出自您保存的验证公钥，事件内容与叶子相符。`
         + (uncovered ? `另有 ${uncovered} 个事件晚于该检查点，未覆盖。` : "");
       return;
     }

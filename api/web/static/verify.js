@@ -158,25 +158,18 @@ export async function openCheckpoint(noteText, key) {
 }
 
 /**
- * The one place that knows the proof's wire shape. Accepts the core's whole-case proof
- * (`events[].proof.leaf_index`, base64 `leaf`, base64 `payload`) and the API's older shape
- * (`events[].seq`, `leaf` as text, no payload).
+ * The one place that knows the proof's wire shape: the whole-case proof of `xinfang proof --case`,
+ * `GET /api/cases/{n}/proof` and the page's own proof (`schemas/proofs.py`: hex `leaf`, hex `payload`,
+ * `inclusion_path`, `root_hash`).
  */
 export function parseCaseProof(json) {
-  const events = (json.events || []).map((event) => {
-    const proof = event.proof || event;
-    const seq = proof.leaf_index ?? proof.seq;
-    const leaf = event.proof ? fromBase64(proof.leaf) : utf8.encode(proof.leaf);
-    return {
-      seq,
-      version: event.version ?? null,
-      type: event.type ?? null,
-      leaf,
-      payload: event.payload !== undefined ? fromBase64(event.payload) : null,
-      path: proof.path.map(fromHex),
-    };
-  });
-  return { case: json.case ?? json.number ?? null, treeSize: json.tree_size, root: fromHex(json.root), events };
+  const events = (json.events || []).map((event) => ({
+    seq: event.proof.leaf_index,
+    leaf: fromHex(event.proof.leaf),
+    payload: fromHex(event.payload),
+    path: event.proof.inclusion_path.map(fromHex),
+  }));
+  return { case: json.case ?? null, treeSize: json.tree_size, root: fromHex(json.root_hash), events };
 }
 
 function describe(event, fields) {
@@ -184,7 +177,7 @@ function describe(event, fields) {
 }
 
 /**
- * Verify a case. Returns `{ok: true, checkpoint, events, payloadsChecked}` or
+ * Verify a case. Returns `{ok: true, checkpoint, events}` or
  * `{ok: false, code, message, event: {seq, version, type} | null}` for the first failure.
  */
 export async function verifyCase({ checkpointText, verifierKey, proof }) {
@@ -209,11 +202,9 @@ export async function verifyCase({ checkpointText, verifierKey, proof }) {
       const fail = (code, message) => new VerifyError(code, message, here);
       if (fields.seq !== event.seq) throw fail("leaf_changed", `叶子记录的序号是 ${fields.seq}`);
       if (fields.version !== i + 1) throw fail("version_gap", `应为第 ${i + 1} 个版本，叶子记录的是第 ${fields.version} 个`);
-      if (event.version !== null && event.version !== fields.version) throw fail("leaf_changed", "事件版本与叶子不符");
-      if (event.type !== null && event.type !== fields.type) throw fail("leaf_changed", "事件类型与叶子不符");
       if (aggregate !== null && fields.aggregate_id !== aggregate) throw fail("leaf_changed", "叶子属于另一个案件");
       aggregate = fields.aggregate_id;
-      if (event.payload !== null && toHex(await sha256(event.payload)) !== fields.payload_sha256) {
+      if (toHex(await sha256(event.payload)) !== fields.payload_sha256) {
         throw fail("payload_changed", "事件内容与叶子中的哈希不符：内容被改动");
       }
       if (fields.prev !== prev) throw fail("prev_broken", "与本案上一个事件的链接断开");
@@ -231,7 +222,6 @@ export async function verifyCase({ checkpointText, verifierKey, proof }) {
       ok: true,
       checkpoint: { origin: checkpoint.origin, size: checkpoint.size },
       events: parsed.events.map((e) => e.seq),
-      payloadsChecked: parsed.events.every((e) => e.payload !== null),
     };
   } catch (error) {
     if (!(error instanceof VerifyError)) {
