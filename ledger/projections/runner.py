@@ -41,7 +41,7 @@ from ledger.store.leaves import decode_leaf, parse_recorded_at
 from schemas.events import EVENTS_BY_NAME
 from schemas.reports import Damage
 
-VERSIONS: dict[str, int] = {"cases": 3, "records": 2, "backfill": 2}
+VERSIONS: dict[str, int] = {"cases": 4, "records": 2, "backfill": 2}
 """Bump a projection's version when its rows change shape: it is rebuilt on next use."""
 DERIVED_VERSION = 1
 """Version of the rows a rule set derives (deadlines, flags); bump when their shape changes."""
