@@ -33,7 +33,8 @@ from typing import Any, Protocol
 import msgspec
 
 from ledger.errors import ConfigError, LedgerError
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 from schemas.integrity import WitnessResult
 from schemas.proofs import ConsistencyProof
 

@@ -30,7 +30,7 @@ import msgspec
 from ledger.codec import decoder as envelope_decoder
 from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure
-from ledger.integrity.merkle import CompactRange, leaf_hash
+from ledger.merkle import CompactRange, leaf_hash
 from ledger.integrity.proofs import Proofs
 from ledger.projections import rows
 from ledger.projections.derived import derive_rows

@@ -22,7 +22,7 @@ import msgspec
 from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, StoredEvent
 
 from ledger.canonical import canonical_json
-from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
+from ledger.merkle import CompactRange, Key, leaf_hash, root_keys
 from schemas.proofs import Leaf
 
 __all__ = [

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from playwright.sync_api import Browser, Page, Route
 
 import api.web
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 
 STATIC = Path(api.web.__file__).parent / "static"
 ORIGIN = "http://127.0.0.1:9"
