@@ -2,6 +2,8 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The local operator recorded for what make run does itself (issuing the demo's tokens).
+OPERATOR ?= local-ops
 
 .PHONY: run test bench demo clean
 
@@ -18,7 +20,7 @@ install: $(STAMP)
 run: $(STAMP)
 	@test -f var/xinfang.sqlite3 || $(BIN)/xinfang demo --cases 2000 --seed 1
 	@$(BIN)/xinfang init  # an older demo ledger gets its vault master key (idempotent)
-	$(BIN)/xinfang serve --host 127.0.0.1 --port 8000 --demo-tokens
+	$(BIN)/xinfang --operator $(OPERATOR) serve --host 127.0.0.1 --port 8000 --demo-tokens
 
 ## make test: 安装并运行全部测试（PostgreSQL 可达时也针对其运行）
 test: $(STAMP)

@@ -1,4 +1,5 @@
-"""The Litestar application, assembled in one place.
+"""The Litestar application, assembled in one place: the JSON API under ``/api`` (bearer tokens),
+the web pages under ``/`` (sessions, :mod:`api.web`).
 
 ``create_app(services)`` over the services of the composition root (:func:`ledger.bootstrap.bootstrap`):
 ``xinfang serve`` with one worker and the tests build the app this way. With several workers
@@ -13,6 +14,7 @@ import logging
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -29,6 +31,8 @@ from api.requests import LedgerRequest
 from api.registry.controllers import OfficialController, UnitController
 from api.reports.controllers import AppraisalController, ReportController
 from api.system.controllers import MeController, ProblemController
+from api.web.routes import TEMPLATES, route_not_found, web_routers
+from api.web.session import WebSessions
 from ledger.bootstrap import Services, bootstrap
 
 MAX_BODY = 1 << 20
@@ -59,6 +63,7 @@ def create_app(services: Services, *, debug: bool = False) -> Litestar:
             FeedController, ReportController, AppraisalController, MeController,
         ],
         security=[{"bearer": []}],
+        middleware=[auth_middleware],
     )
     openapi = OpenAPIConfig(
         title="信访事项审计账本 xinfang-ledger",
@@ -80,16 +85,16 @@ def create_app(services: Services, *, debug: bool = False) -> Litestar:
         app.state["context"].close()
 
     return Litestar(
-        route_handlers=[api, ProblemController],
+        route_handlers=[api, ProblemController, *web_routers()],
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
-        middleware=[auth_middleware],
         request_class=LedgerRequest,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: route_not_found},
+        template_config=TEMPLATES,
         openapi_config=openapi,
-        state=State({"context": context}),
+        state=State({"context": context, "web_sessions": WebSessions(services.sessions)}),
         on_shutdown=[close],
         request_max_body_size=MAX_BODY,
         debug=debug,

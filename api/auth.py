@@ -22,8 +22,6 @@ from ledger.access import require_role
 from ledger.errors import Forbidden
 from schemas.common import Actor
 
-PUBLIC_PATHS = ["^/schema", "^/problems"]
-
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
@@ -41,7 +39,8 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=token)
 
 
-auth_middleware = DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)
+auth_middleware = DefineMiddleware(BearerTokenMiddleware)
+"""On the ``/api`` router only: the documents (``/schema``, ``/problems``) are public, the pages use sessions."""
 
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]

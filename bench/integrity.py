@@ -37,7 +37,7 @@ from hashlib import sha256
 from pathlib import Path
 
 from ledger.application import Ledger
-from ledger.integrity import merkle
+from ledger import merkle
 from ledger.integrity.proofs import Proofs
 from ledger.integrity.verify import reopen_url, verify
 

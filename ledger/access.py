@@ -55,6 +55,8 @@ MIGRATORS = frozenset({"admin", "operator"})
 TOKEN_ADMINS = frozenset({"admin", "operator"})
 EXPORTERS = frozenset({"operator", "inspector"})
 """Export the whole log (every event, the hidden ones included): for offline verification."""
+ERASURE_FINISHERS = frozenset({"admin", "operator"})
+"""Purge what pending erasures left in the database files (no new key is destroyed)."""
 MAINTAINERS = frozenset({"operator"})
 """Rebuild projections and issue the demo's tokens: the server's own operator."""
 IDENTITY_ROLES = frozenset({"clerk", "handler", "leader", "admin", "operator"})

@@ -34,7 +34,7 @@ from ledger.codec import UNREADABLE
 from ledger.domain.case import CHINA
 from ledger.errors import IntegrityFailure, InvalidInput, LedgerError
 from ledger.integrity.checkpoints import Checkpoints
-from ledger.integrity.merkle import ProofError, verify_consistency
+from ledger.merkle import ProofError, verify_consistency
 from ledger.integrity.note import NoteError, parse_verifier_key, verifier_key
 from ledger.projections.reports import Inputs, Snapshot
 from ledger.projections.runner import Projector

@@ -7,15 +7,15 @@ are the same for the same events and the same fingerprint.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from ledger.facts import period_facts
+from ledger.projections.reports import Inputs, Snapshot
+from ledger.projections.runner import Projector
 from schemas.facts import Period, PeriodFacts
 from schemas.rules import AwardReport
 
 if TYPE_CHECKING:
-    from ledger.application import Ledger
     from ledger.rules import RuleSet
 
 
@@ -33,7 +33,9 @@ def evaluate_awards(facts: PeriodFacts, rules: RuleSet) -> AwardReport:
     )
 
 
-def award_report(ledger: Ledger, period: Period, *, as_of: datetime | None = None) -> AwardReport:
-    """The awards of ``period`` from the ledger's log (up to ``as_of``) under its rule set."""
-    return evaluate_awards(period_facts(ledger, period, as_of=as_of), ledger.rules)
+def award_report(projector: Projector, period: Period, *, as_of: datetime | None = None,
+                 today: date | None = None) -> AwardReport:
+    """The awards of ``period`` from the state of the log prefix ``as_of`` selects, under the projector's rule set."""
+    snapshot = Snapshot(projector, Inputs(period=period, as_of=as_of, today=today))
+    return evaluate_awards(snapshot.facts_under(projector.rules), projector.rules)
 

@@ -24,6 +24,7 @@ from ledger.errors import LedgerError
 from ledger.projections.queries import ReadModel
 from ledger.projections.runner import Projector
 from ledger.rules import RuleSet
+from ledger.sessions import SessionStore
 from ledger.tokens import TokenStore
 from ledger.vault import Vault
 from schemas.commands import Command
@@ -49,6 +50,7 @@ class Services:
         stays race-free within a process on PostgreSQL (races between processes are retried)."""
         self._lazy_lock = threading.Lock()
         self._tokens: TokenStore | None = None
+        self._sessions: SessionStore | None = None
         self._vault: Vault | None = None
 
     def today(self) -> date:
@@ -64,6 +66,14 @@ class Services:
             return self._tokens
 
     @property
+    def sessions(self) -> SessionStore:
+        """Web sign-in sessions, each bound to the token it was opened with."""
+        with self._lazy_lock:
+            if self._sessions is None:
+                self._sessions = SessionStore(self.url)
+            return self._sessions
+
+    @property
     def vault(self) -> Vault:
         with self._lazy_lock:
             if self._vault is None:
@@ -71,7 +81,7 @@ class Services:
             return self._vault
 
     def close(self) -> None:
-        for part in (self._tokens, self._vault):
+        for part in (self._tokens, self._sessions, self._vault):
             if part is not None:
                 part.close()
         self.projector.close()

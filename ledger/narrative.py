@@ -179,6 +179,8 @@ SENTENCES: dict[type[Event], Sentence] = {
     ev.IncidentRecorded: lambda e, s: (f"{s.unit}登记：{s.names.unit(e.village or e.township)}{e.persons} 人"
                                        f"{LEVEL_WORDS[e.level]}{e.kind}访"
                                        f"{'' if e.village else '（未登记当事人所在村）'}{_note(e.note)}"),
+    ev.PetitionerIdentityRecorded: lambda e, s: (f"{s.unit}登记信访人 {e.ref} 的身份信息（由{s.names.unit(e.holder)}持有"
+                                                 f"{f'，案件 {e.case}' if e.case else ''}；只记存储摘要）"),
     ev.PetitionerIdentityErased: lambda e, s: f"{s.unit}销毁信访人 {e.ref} 的身份信息，理由：{e.reason}",
     ev.IdentityRead: lambda e, s: (f"{s.unit}查阅信访人 {e.ref} 的身份信息"
                                    f"（{f'案件 {e.case}，' if e.case else ''}用途：{e.purpose or '未说明'}）"),

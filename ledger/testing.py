@@ -153,9 +153,12 @@ class CountyLedger:
 
     def facts(self, period: str, as_of: When | None = None, *, rules: RuleSet | None = None) -> PeriodFacts:
         """The period's facts; under another rule set if ``rules`` is given (the same events, other rules)."""
-        from ledger.facts import fold_facts, parse_period
+        from ledger.facts import parse_period
+        from ledger.projections.reports import Inputs, Snapshot
+        from ledger.projections.runner import Projector
 
-        return fold_facts(self.ledger.recorder, rules or self.rules, parse_period(period), as_of=_as_of(as_of))
+        snapshot = Snapshot(Projector.of(self.ledger), Inputs(period=parse_period(period), as_of=_as_of(as_of)))
+        return snapshot.facts_under(rules or self.rules)
 
     def awards(self, period: str, as_of: When | None = None, *, rules: RuleSet | None = None) -> AwardReport:
         from ledger.awards import evaluate_awards

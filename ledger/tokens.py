@@ -122,10 +122,15 @@ class TokenStore:
         """The actor of a valid, unrevoked token; None otherwise."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
+        return self.actor_for_hash(hash_token(token))
+
+    def actor_for_hash(self, token_sha256: str) -> Actor | None:
+        """The actor of the valid, unrevoked token with this hash: the one rule of a token's validity,
+        which browser sessions (:mod:`ledger.sessions`) re-check too."""
         with self._lock:
             row = self._execute(
                 "SELECT actor_id, unit, role FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
-                (hash_token(token),),
+                (token_sha256,),
             ).fetchone()
         if row is None:
             return None

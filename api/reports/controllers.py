@@ -138,7 +138,8 @@ class ReportController(Controller):
         accept: Annotated[str | None, HeaderParameter(name="Accept", required=False, max_length=500)] = None,
     ) -> AwardReport:
         kind = negotiate(format, accept)
-        report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
+        report = award_report(ctx.services.projector, parse_period(period), as_of=parse_as_of(as_of) if as_of else None,
+                              today=ctx.today())
         if kind == "csv":
             return Response(as_csv(report), media_type=CSV,  # type: ignore[return-value]
                             headers={"Content-Disposition": 'attachment; filename="awards.csv"'})

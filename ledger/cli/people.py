@@ -8,7 +8,7 @@ import click
 import msgspec
 
 from ledger import identities
-from ledger.access import require_role
+from ledger.access import ERASURE_FINISHERS, require_role
 from ledger.cli import Context, handles_errors
 from ledger.cli.output import console, print_json
 from ledger.errors import InvalidInput
@@ -78,7 +78,7 @@ def erase_identity(ctx: Context, ref: str | None, reason: str, finish: bool) -> 
     viewer = ctx.viewer()
     vault = ctx.services.vault
     if ref is None:
-        require_role(viewer.actor, {"admin", "operator"}, "完成此前的销毁")
+        require_role(viewer.actor, ERASURE_FINISHERS, "完成此前的销毁")
         residue = vault.finish()
         if ctx.as_json:
             print_json({"pending": residue.pending, "detail": residue.detail})

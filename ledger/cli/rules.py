@@ -75,7 +75,8 @@ def plugins(ctx: Context, local_json: bool) -> None:
 def awards(ctx: Context, period: str, as_of: str | None, local_json: bool) -> None:
     """评定考核期的“三无”等奖励：逐个乡镇、村（社区）和单位列出是否通过、未通过的原因和奖励金额。"""
     require_role(ctx.actor(), AWARD_READERS, "查看奖励评定")
-    report = award_report(ctx.ledger, parse_period(period), as_of=parse_as_of(as_of) if as_of else None)
+    report = award_report(ctx.services.projector, parse_period(period), as_of=parse_as_of(as_of) if as_of else None,
+                          today=ctx.services.today())
     if ctx.as_json or local_json:
         sys.stdout.buffer.write(canonical_json(report) + b"\n")
         sys.stdout.flush()

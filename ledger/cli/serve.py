@@ -48,7 +48,7 @@ def issue_demo_tokens(ctx: Context) -> list[tuple[Actor, str]]:
 @click.pass_obj
 @handles_errors
 def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, access_log: bool) -> None:
-    """启动 HTTP 接口：JSON 在 /api 下，OpenAPI 文档在 /schema/openapi.json。"""
+    """启动服务：网页在 / 下（令牌登录），JSON 接口在 /api 下，OpenAPI 文档在 /schema/openapi.json。"""
     import uvicorn
 
     url = ctx.ledger.url
@@ -62,7 +62,8 @@ def serve(ctx: Context, host: str, port: int, workers: int, demo_tokens: bool, a
             for actor, secret in issued:
                 console.print(f"  {actor.role:<10} {actor.unit:<10} {secret}")
     ctx.close()
-    console.print(f"HTTP 接口：http://{host}:{port}/api　OpenAPI：http://{host}:{port}/schema/openapi.json")
+    console.print(f"网页：http://{host}:{port}/　HTTP 接口：http://{host}:{port}/api　"
+                  f"OpenAPI：http://{host}:{port}/schema/openapi.json")
     os.environ["XINFANG_DATABASE_URL"] = url
     if ctx.rules_file:
         os.environ["XINFANG_RULES"] = str(ctx.rules_file)

@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.config import is_postgres, sqlite_path
 from ledger.errors import IntegrityFailure
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 from ledger.integrity.keys import key_path, load_key
 from ledger.integrity.proofs import Proofs
 from ledger.integrity.tables import PostgresTables, tables_of

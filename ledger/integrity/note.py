@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.integrity.merkle import HASH_SIZE
+from ledger.merkle import HASH_SIZE
 
 __all__ = [
     "Checkpoint",

@@ -1,7 +1,7 @@
 """Proofs from the stored tree (RFC 9162): inclusion of any event, consistency of any two sizes.
 
 Every proof is built from the perfect-subtree hashes in ``ledger_nodes`` with one node query
-(planned by :mod:`ledger.integrity.merkle`), so an inclusion proof costs two small indexed
+(planned by :mod:`ledger.merkle`), so an inclusion proof costs two small indexed
 queries whatever the size of the log. The answers are the wire shapes of :mod:`schemas.proofs`,
 the same for ``xinfang proof`` and the HTTP API (``/api/integrity/inclusion``,
 ``/api/integrity/consistency``, ``/api/cases/{number}/proof``).
@@ -16,7 +16,7 @@ import msgspec
 from ledger.codec import UNREADABLE, decode_envelope
 from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure, InvalidInput, NotFound
-from ledger.integrity import merkle
+from ledger import merkle
 from ledger.store import LedgerReader
 from schemas.events import PetitionRegistered
 from schemas.proofs import CaseEvent, CaseProof, ConsistencyProof, InclusionProof

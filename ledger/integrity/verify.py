@@ -12,7 +12,7 @@ positions, aligned so that each page is a perfect subtree):
   its hash is recomputed and compared with the stored ``leaf_hash``;
 - versions per aggregate are contiguous from 1, ``recorded_at`` never decreases along ``seq``;
 - every stored tree node is compared with the node recomputed from the leaves: within a page
-  level by level, above it through a :class:`~ledger.integrity.merkle.CompactRange` over the
+  level by level, above it through a :class:`~ledger.merkle.CompactRange` over the
   page roots; nodes beyond the end of the log mean leaves were removed;
 - finally the root at every checkpoint's size (those given, and those the ledger stored in
   ``ledger_checkpoints``) is compared with the checkpoint, whose signature is checked first.
@@ -44,7 +44,8 @@ import msgspec
 
 from ledger.canonical import canonical_json
 from ledger.codec import UNREADABLE, decode_envelope
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 from ledger.integrity.tables import Query, Tables, tables_of
 from ledger.store.leaves import ZERO_HASH, Head, decode_leaf
 from schemas.events import PetitionRegistered

@@ -34,7 +34,8 @@ import msgspec
 
 from ledger.codec import UNREADABLE
 from ledger.errors import ConfigError, LedgerError
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 from schemas.integrity import WitnessResult
 from schemas.proofs import ConsistencyProof
 

@@ -32,7 +32,7 @@ def incident_fact(record: RecordFacts) -> IncidentFact:
     e = record.event
     assert isinstance(e, ev.IncidentRecorded)
     return IncidentFact(incident=e.incident, kind=e.kind, level=e.level, persons=e.persons, township=e.township,
-                        occurred_on=record.day, case=e.case, note=e.note)
+                        village=e.village, occurred_on=record.day, case=e.case, note=e.note)
 
 
 def derive_rows(rules: RuleSet, cases: list[CaseFacts],

@@ -13,7 +13,8 @@ reply the supervised unit's, every other deadline the responsible unit's; a 信�
 rating counts for the registering unit, a 责任单位 rating for the unit responsible when
 it was given; disputes and incidents for the township they name (属地).
 
-Plugins add what they compute from the period's facts (:func:`ledger.facts.fold_facts`):
+Plugins add what they compute from the period's facts, read from the same state
+(:func:`ledger.projections.facts.period_facts`):
 indicators, accountability findings, case flags.
 """
 
@@ -31,7 +32,8 @@ from ledger.clocks import seen_on
 from ledger.domain.case import CHINA, Case
 from ledger.errors import Conflict, InvalidInput
 from ledger.clocks import owner
-from ledger.facts import EXCLUDED_FROM_RATES, fold_facts, parse_period
+from ledger.facts import EXCLUDED_FROM_RATES, parse_period
+from ledger.projections.facts import period_facts
 from ledger.projections.runner import Projector
 from ledger.projections.state import BACKFILL_FLOOR, CaseFacts, Late, RecordFacts, State
 from ledger.rules import RuleSet
@@ -752,15 +754,13 @@ class Snapshot:
 
     def load_facts(self, report: str) -> None:
         """The period's facts for the plugins, when an active plugin computes something for ``report``."""
-        if not wants_facts(self.rules, report):
-            return
-        self.facts = fold_facts(self.projector.reader, self.rules, self.inputs.period, as_of=self.inputs.as_of,
-                                today=self.inputs.today)
-        if self.facts.tree_size != self.size:
-            raise Conflict(
-                f"插件事实取自 {self.facts.tree_size} 条事件，报告取自 {self.size} 条：计算期间账本写入了新事件，"
-                "请重试，或用 --as-of 指定知识时间", code="log_moved",
-            )
+        if wants_facts(self.rules, report):
+            self.facts = self.facts_under(self.rules)
+
+    def facts_under(self, rules: RuleSet) -> PeriodFacts:
+        """The period's facts in this snapshot's state, as ``rules`` read them: the reports' own fold."""
+        return period_facts(self.state, rules, self.inputs.period, self.inputs.reference_day("facts"),
+                            as_of=self.inputs.as_of)
 
     def reading(self, report: str, today: date | None = None) -> tuple[Reading, Basis]:
         reference = self.inputs.reference_day(report, today)

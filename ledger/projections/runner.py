@@ -30,7 +30,7 @@ import msgspec
 from ledger.codec import decoder as envelope_decoder
 from ledger.domain.ids import aggregate_id
 from ledger.errors import IntegrityFailure
-from ledger.integrity.merkle import CompactRange, leaf_hash
+from ledger.merkle import CompactRange, leaf_hash
 from ledger.integrity.proofs import Proofs
 from ledger.projections import rows
 from ledger.projections.derived import derive_rows
@@ -41,7 +41,7 @@ from ledger.store.leaves import decode_leaf, parse_recorded_at
 from schemas.events import EVENTS_BY_NAME
 from schemas.reports import Damage
 
-VERSIONS: dict[str, int] = {"cases": 3, "records": 2, "backfill": 2}
+VERSIONS: dict[str, int] = {"cases": 4, "records": 2, "backfill": 2}
 """Bump a projection's version when its rows change shape: it is rebuilt on next use."""
 DERIVED_VERSION = 1
 """Version of the rows a rule set derives (deadlines, flags); bump when their shape changes."""

@@ -90,6 +90,13 @@ class FollowUp(msgspec.Struct, frozen=True, array_like=True, gc=False):
     rectification: bool
 
 
+class StageChange(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """The case entered ``stage`` on business day ``day``."""
+
+    day: date
+    stage: str
+
+
 class CaseFacts(msgspec.Struct, kw_only=True, gc=False):
     """One case: its state and the facts around it.
 
@@ -105,11 +112,17 @@ class CaseFacts(msgspec.Struct, kw_only=True, gc=False):
     """Units that held the case, in order (a unit appears again if the case came back to it)."""
     leader_on: date | None = None
     follow_ups: tuple[FollowUp, ...] = ()
+    stages: tuple[StageChange, ...] = ()
+    """Every stage the case entered after 已登记, with its day: what it stood at on any day."""
 
     @property
     def unit(self) -> str:
         """The responsible unit now, or the registering one before routing."""
         return self.case.current_unit or self.case.registered_by
+
+    def stage_on(self, day: date) -> str:
+        """The stage the case stood at at the end of ``day``."""
+        return next((change.stage for change in reversed(self.stages) if change.day <= day), "已登记")
 
 
 def who(envelope: Envelope) -> tuple[str, str]:
@@ -297,7 +310,10 @@ class Fold:
                     case = evolve(None, envelope)
                     self.cases[oid] = CaseFacts(case=case, actions=(Action("register", *who(envelope), case.received_on),))
                 else:
+                    before = facts.case.stage
                     facts.case = evolve(facts.case, envelope)
+                    if facts.case.stage != before:
+                        facts.stages += (StageChange(day, facts.case.stage),)
                     extra = CASE_EXTRAS.get(type(e))
                     if extra is not None:
                         extra(facts, envelope, day)

@@ -23,7 +23,7 @@ from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, 
 
 from ledger.canonical import canonical_json
 from ledger.codec import UNREADABLE
-from ledger.integrity.merkle import CompactRange, Key, leaf_hash, root_keys
+from ledger.merkle import CompactRange, Key, leaf_hash, root_keys
 from schemas.proofs import Leaf
 
 __all__ = [

@@ -59,7 +59,7 @@ def test_an_inspector_token_writes_nothing_and_each_line_says_why(cases: str, tm
     done = run(cases, "--json", "apply", str(jsonl(tmp_path / "a.jsonl", ACCEPT)), cwd=tmp_path, check=False,
                who=("--token", inspector))
     assert done.returncode == 3
-    assert [r["error"] for r in json.loads(done.stdout)["refused"]] == ["forbidden"]
+    assert [r["code"] for r in json.loads(done.stdout)["refused"]] == ["forbidden"]
     assert size(cases, tmp_path) == before
 
 
@@ -69,7 +69,7 @@ def test_a_unit_cannot_write_into_another_unit_s_case(cases: str, tmp_path: Path
     done = run(cases, "--json", "apply", str(jsonl(tmp_path / "a.jsonl", ACCEPT)), cwd=tmp_path, check=False,
                who=("--token", other))
     refused = json.loads(done.stdout)["refused"]
-    assert done.returncode == 3 and refused[0]["error"] == "unknown_case" and "A-1 不存在" in refused[0]["message"]
+    assert done.returncode == 3 and refused[0]["code"] == "unknown_case" and "A-1 不存在" in refused[0]["message"]
     assert size(cases, tmp_path) == before
 
 

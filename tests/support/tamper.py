@@ -21,7 +21,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger.application import Ledger
 from ledger.canonical import canonical_json
 from ledger.config import sqlite_path
-from ledger.integrity.merkle import CompactRange, leaf_hash
+from ledger.merkle import CompactRange, leaf_hash
 from ledger.store.leaves import ZERO_HASH, decode_leaf, make_leaf
 from schemas.events import Envelope, InvestigationRecorded
 from support.county import ADMIN, CLERK, HANDLER, START, case_path, county_setup

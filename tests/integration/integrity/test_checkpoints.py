@@ -13,7 +13,8 @@ from support.tamper import Clock, Operator, build_county, flip
 
 from ledger.application import Ledger
 from ledger.errors import ConfigError, IntegrityFailure, InvalidInput, NotFound
-from ledger.integrity import merkle, note
+from ledger import merkle
+from ledger.integrity import note
 from ledger.integrity.checkpoints import Checkpoints, default_origin
 from ledger.integrity.keys import create_key
 from ledger.integrity.proofs import Proofs

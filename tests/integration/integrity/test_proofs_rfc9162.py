@@ -27,6 +27,7 @@ from support.rfc9162 import MTH, check_case, check_consistency, check_inclusion,
 from support.tamper import build_county
 
 from api.app import create_app
+from ledger.bootstrap import bootstrap
 from ledger.integrity.keys import create_key
 from ledger.tokens import TokenStore
 from schemas.common import Actor
@@ -57,11 +58,11 @@ class County:
     token: str
 
     def cli(self, *args: str) -> str:
-        """A real ``xinfang`` process; its standard output."""
+        """A real ``xinfang`` process, acting with the same inspector's token as the API calls; its standard output."""
         env = {**os.environ, "XINFANG_KEY_FILE": str(self.key)}
         env.pop("XINFANG_DATABASE_URL", None)
-        done = subprocess.run([XINFANG, "--db", self.url, *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run([XINFANG, "--db", self.url, "--token", self.token, *args], env=env, capture_output=True,
+                              text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -89,7 +90,7 @@ def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         create_key(key)
         with TokenStore(url) as store:
             token = store.create(INSPECTOR)
-        client = stack.enter_context(TestClient(create_app(url)))
+        client = stack.enter_context(TestClient(create_app(bootstrap(url))))
         yield County(url, key, raw_leaves(url), client, token)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
+from ledger.bootstrap import Services
 from ledger.domain.case import CHINA
+from ledger.tokens import TokenStore
 from schemas.common import Actor
 from support.county import ADMIN, CLERK, HANDLER, START, command
 from support.projections import County, cli
@@ -21,6 +23,11 @@ OLD_HAND = {"official": "old-07", "unit": "dept-land", "name": "原系统经办�
 def jsonl(path: Path, lines: list[dict[str, Any]]) -> Path:
     path.write_bytes(b"\n".join(msgspec.json.encode(line) for line in lines) + b"\n")
     return path
+
+
+def token_of(county: County, actor: Actor) -> str:
+    with TokenStore(county.url) as store:
+        return store.create(actor)
 
 
 def accountability(county: County, *args: str) -> dict[str, Any]:
@@ -38,7 +45,7 @@ def test_a_late_entry_sent_through_an_import_is_flagged_as_back_dated(county: Co
     late = jsonl(tmp_path / "late.jsonl", [
         {"type": "RecordInvestigation", "command_id": "imp-2", "occurred_at": (START + timedelta(days=5)).isoformat(),
          "case": "2021-000001", "note": "走访核实"}])
-    applied = cli(county.url, "apply", str(late), "--actor", "handler-a", "--unit", "town-a", "--role", "handler")
+    applied = cli(county.url, "--token", token_of(county, HANDLER), "apply", str(late))
     assert applied.exit_code == 0, applied.output
 
     report = accountability(county)
@@ -66,19 +73,21 @@ def test_a_declared_migration_keeps_its_history_and_the_source_systems_actors(co
     ]
     lines = jsonl(tmp_path / "history.jsonl", [msgspec.to_builtins(line) for line in history])
     before = county.size()
-    as_clerk = cli(county.url, "apply", str(lines), "--migration", "M-1", "--actor", "clerk-1", "--unit", "xfj",
-                   "--role", "clerk")
-    assert as_clerk.exit_code == 3 and "迁移导入须由管理员执行" in as_clerk.output and county.size() == before
+    as_clerk = cli(county.url, "--token", token_of(county, CLERK), "apply", str(lines), "--migration", "M-1")
+    assert as_clerk.exit_code == 7 and "迁移导入仅限" in as_clerk.output and county.size() == before
     undeclared = cli(county.url, "--json", "apply", str(lines), "--migration", "M-9")
-    assert {r["error"] for r in json.loads(undeclared.output)["refused"]} == {"unknown_migration"}
+    refused = json.loads(undeclared.output)["refused"]
+    assert refused[0]["code"] == "unknown_migration"  # the registration; the lines on its case then find none
+    assert {r["code"] for r in refused[1:]} <= {"unknown_migration", "unknown_case"} and len(refused) == 4
     plain = cli(county.url, "--json", "apply", str(lines))  # a source actor outside a migration
-    assert {r["error"] for r in json.loads(plain.output)["refused"]} == {"rule_violation"}
+    plainly = json.loads(plain.output)["refused"]
+    assert plainly[0]["code"] == "rule_violation" and {r["code"] for r in plainly[1:]} <= {"rule_violation", "unknown_case"}
     assert county.size() == before
 
-    imported = cli(county.url, "--json", "apply", str(lines), "--migration", "M-1", "--actor", "admin-1")
+    imported = cli(county.url, "--token", token_of(county, ADMIN), "--json", "apply", str(lines), "--migration", "M-1")
     outcome = json.loads(imported.output)
     assert (outcome["applied"], outcome["migration"]) == (3, "M-1")
-    assert [(r["line"], r["error"]) for r in outcome["refused"]] == [(4, "rule_violation")]
+    assert [(r["line"], r["code"]) for r in outcome["refused"]] == [(4, "rule_violation")]
     assert "只导入 2021-02-01 00:00 之前发生的历史" in outcome["refused"][0]["message"]
 
     timeline = county.ledger.timeline("2021-000001")
@@ -102,8 +111,9 @@ def test_a_declared_migration_keeps_its_history_and_the_source_systems_actors(co
 def test_only_an_administrator_declares_a_migration(county: County) -> None:
     county.now = CUTOFF
     before = county.size()
-    outcomes = list(county.ledger.execute_many(
+    services = Services(county.ledger)  # the policy every entry point asks
+    outcomes = list(services.execute_many(
         [command("DeclareMigration", CUTOFF, migration="M-2", source="旧系统", cutoff=CUTOFF, expected=1)],
-        Actor(id="clerk-1", unit="xfj", role="clerk")))
-    assert outcomes[0].code == "rule_violation" and "须由管理员声明" in outcomes[0].message  # type: ignore[union-attr]
+        Actor(id="clerk-1", unit="xfj", role="clerk"), batch="b-1"))
+    assert outcomes[0].code == "forbidden" and "DeclareMigration" in outcomes[0].message  # type: ignore[union-attr]
     assert county.size() == before

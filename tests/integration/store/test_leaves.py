@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ledger.integrity.merkle import root_at, root_keys, root_of
+from ledger.merkle import root_at, root_keys, root_of
 from ledger.store import RecordedTimeRegression, VersionGap
 from ledger.store import sqlite as sqlite_store
 from ledger.store.leaves import ZERO_HASH, LeafRow

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import rfc9162 as rfc
 
-from ledger.integrity.merkle import (
+from ledger.merkle import (
     CompactRange,
     ProofError,
     consistency_keys,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.integrity.merkle import (
+from ledger.merkle import (
     EMPTY_ROOT,
     CompactRange,
     ProofError,
