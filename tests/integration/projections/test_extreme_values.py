@@ -122,7 +122,7 @@ def test_accepted_extremes_fold_report_and_export_without_a_crash(lines: list[di
                     assert csv_bytes(report).startswith(b"\xef\xbb\xbf")
                     book = load_workbook(io.BytesIO(xlsx_bytes(report)))
                     assert book.sheetnames[0] == "依据"
-            awards = award_report(county.ledger, period_of(None, date(1996, 1, 1), NOW.date()))
+            awards = award_report(projector, period_of(None, date(1996, 1, 1), NOW.date()))
             assert awards.tree_size == county.size()
         finally:
             county.close()
