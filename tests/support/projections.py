@@ -50,8 +50,7 @@ def table_rows(projector: Projector) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every projection table, in key order, as plain values."""
     tables = projector.tables
     found = {}
-    for table, key in (("proj_cases", "id"), ("proj_records", "id"), ("proj_backfill", "seq"),
-                       ("proj_activity", "actor, unit, day")):
+    for table, (key, _) in tables.UPSERTS.items():
         with tables._transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {tables.name(table)} ORDER BY {key}")
             found[table] = [tuple(_plain(v) for v in (r.values() if isinstance(r, dict) else r)) for r in c.fetchall()]
